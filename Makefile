@@ -1,0 +1,39 @@
+# The two commands a newcomer needs are `make demo` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV_PATH = $(shell hack/venv.sh)
+BIN = $(VENV_PATH)/bin
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
+export ANSIBLE_FORCE_COLOR ?= 0
+
+.PHONY: demo test venv collection-link lint sanity unit integration molecule
+
+venv:
+	@hack/venv.sh >/dev/null
+
+collection-link:
+	@mkdir -p build/collections/ansible_collections/llmops
+	@ln -sfn $(CURDIR) build/collections/ansible_collections/llmops/oke
+
+## The local end-to-end path: a real llama.cpp server on this machine, benchmarked.
+demo: collection-link
+	$(BIN)/ansible-playbook -i inventories/local playbooks/local.yml
+
+## The whole test suite, in order, stopping at the first failure.
+test: lint sanity unit integration molecule
+
+lint: collection-link
+	$(BIN)/ruff check .
+	$(BIN)/ansible-lint --profile production
+
+sanity:
+	PATH=$(BIN):$$PATH hack/sanity.sh
+
+unit: collection-link
+	$(BIN)/python -m pytest tests/unit
+
+integration: collection-link
+	$(BIN)/python -m pytest tests/integration
+
+molecule: collection-link
+	PATH=$(BIN):$$PATH hack/molecule.sh

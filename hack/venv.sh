@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project virtualenv, keyed by the requirement files and the Python version,
+# in a cache outside the clone; link it as .venv. Prints the venv path.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${LLMOPS_CACHE:-$HOME/.cache/llmops-oke}"
+python="${PYTHON:-python3}"
+key="$( (cat "$root/requirements.txt" "$root/requirements-dev.txt"; "$python" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)"
+venv="$cache/venv-$key"
+if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
+  echo "creating virtualenv $venv" >&2
+  rm -rf "$venv"
+  mkdir -p "$cache"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
+  "$venv/bin/python" -m pip install --quiet -r "$root/requirements-dev.txt" >&2
+  touch "$venv/.complete"
+fi
+ln -sfn "$venv" "$root/.venv"
+echo "$venv"
