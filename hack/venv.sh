@@ -12,8 +12,12 @@ if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"
   mkdir -p "$cache"
   "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
-  "$venv/bin/python" -m pip install --quiet -r "$root/requirements-dev.txt" >&2
+  log="$cache/venv-$key.log"
+  if ! { "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -r "$root/requirements-dev.txt"; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "pip install failed; full log: $log" >&2
+    exit 1
+  fi
   touch "$venv/.complete"
 fi
 ln -sfn "$venv" "$root/.venv"
