@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One benchmark run: a sweep of load levels against one endpoint, written to ``results/<run-id>/``.
+
+Per level: LLMPerf's ``<name>_c<N>_summary.json`` and ``_individual_responses.json`` and our
+``requests_c<N>.csv``, written as soon as the level ends. Per run: ``summary.json`` (stricter
+definitions, metadata, capacity and cost, correctness) and the Markdown/HTML report with plots.
+SIGINT/SIGTERM stop the run and the files are written with ``"status": "interrupted"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .capacity import DEFAULT_BANDWIDTH_BPS, PRICES_DATE, backend_economics, node_cost_per_hour
+from .client import Endpoint, OpenAIClient, RequestSpec
+from .correctness import determinism_test, numbers_test
+from .load import LevelRun, LoadShape, ProgressCallback, run_level
+from .metrics import SLO, llmperf_name, summarize
+from .prompts import (
+    ESTIMATE_METHOD,
+    PRESETS,
+    SERVER_METHOD,
+    build_prompts,
+    estimate_tokens,
+    sample_output_lengths,
+    texts_to_count,
+)
+from .results import atomic_write_json, atomic_write_text, records_csv, write_llmperf_files
+
+SCHEMA = "llmops.oke/bench-summary/v1"
+DEFINITIONS = {
+    "ttft_s": "first chunk with non-empty content minus request start (connect included on a new connection)",
+    "e2e_s": "end of response minus request start",
+    "itl_s": "(e2e_s - ttft_s) / (output_tokens - 1)",
+    "output_tokens": "server usage.completion_tokens; count of content chunks where the server sent no usage",
+    "chunk_gap_s": "every gap between consecutive content chunks",
+    "goodput": "completed requests meeting every request SLO (ttft, itl, e2e), per second of the level",
+    "slo_met": "p95 ttft, p95 itl and p95 e2e within their SLOs and the error rate within its SLO",
+    "llmperf_files": "LLMPerf's definitions (its ITL = time to last content chunk / output tokens)",
+}
+
+
+@dataclass
+class BenchmarkConfig:
+    """Everything a run needs; :meth:`from_dict` accepts the module's and the CLI's flat options."""
+
+    base_url: str
+    model: str
+    api: str = "chat"
+    api_key: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    preset: str | None = None
+    mean_input_tokens: int = 550
+    stddev_input_tokens: int = 150
+    mean_output_tokens: int = 150
+    stddev_output_tokens: int = 80
+    concurrency: list[int] = field(default_factory=lambda: [1])
+    mode: str = "closed"
+    rates_rps: list[float] = field(default_factory=list)
+    arrival: str = "poisson"
+    max_requests: int | None = 20
+    duration_s: float | None = None
+    warmup_requests: int = 2
+    seed: int = 11111
+    request_timeout_s: float = 180.0
+    stall_timeout_s: float = 30.0
+    connect_timeout_s: float = 10.0
+    server_extensions: bool = True
+    tokenizer: str = "auto"  # "auto" (server /tokenize, else estimate) or "estimate"
+    slo_ttft_s: float | None = None
+    slo_itl_s: float | None = None
+    slo_e2e_s: float | None = None
+    slo_error_rate: float | None = None
+    results_dir: str = "results"
+    run_id: str | None = None
+    name: str | None = None
+    backend: str = ""
+    image: str = ""
+    node_shape: str = ""
+    replicas: int = 1
+    collection_version: str = ""
+    ocpus: float = 0
+    memory_gb: float = 0
+    prices: dict[str, dict[str, float]] | None = None
+    replicas_per_node: int = 1
+    target_rps: float | None = None
+    headroom: float = 0.0
+    server_slots: int | None = None
+    weights_bytes: float | None = None
+    bandwidth_bps: float | None = None
+    correctness_requests: int = 0
+    determinism_prompts: int = 0
+    report: bool = True
+
+    @classmethod
+    def from_dict(cls, options: dict[str, Any]) -> BenchmarkConfig:
+        """Build from flat options; a ``preset`` fills token lengths, concurrency and SLOs not given."""
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown benchmark options: {', '.join(unknown)}")
+        values = {k: v for k, v in options.items() if v is not None}
+        preset = values.get("preset")
+        if preset:
+            if preset not in PRESETS:
+                raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
+            for key, value in PRESETS[preset].items():
+                if key in known and key not in values:
+                    values[key] = value
+            values.setdefault("backend", PRESETS[preset]["backend"])
+        return cls(**values)
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(base_url=self.base_url, model=self.model, api=self.api, api_key=self.api_key,
+                        headers=dict(self.headers), request_timeout_s=self.request_timeout_s,
+                        stall_timeout_s=self.stall_timeout_s, connect_timeout_s=self.connect_timeout_s,
+                        server_extensions=self.server_extensions)
+
+    def slo(self) -> SLO:
+        return SLO(ttft_s=self.slo_ttft_s, itl_s=self.slo_itl_s, e2e_s=self.slo_e2e_s, error_rate=self.slo_error_rate)
+
+    def shapes(self) -> list[LoadShape]:
+        common = {"max_requests": self.max_requests, "duration_s": self.duration_s,
+                  "warmup_requests": self.warmup_requests, "seed": self.seed}
+        if self.mode == "open":
+            cap = max(self.concurrency) if self.concurrency else 256
+            return [LoadShape(mode="open", rate_rps=rate, concurrency=cap, arrival=self.arrival, **common)
+                    for rate in self.rates_rps]
+        return [LoadShape(mode="closed", concurrency=c, **common) for c in self.concurrency]
+
+    def public_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["api_key"] = "***" if self.api_key else None
+        data["headers"] = {k: ("***" if k.lower() in ("authorization", "x-api-key") else v)
+                           for k, v in self.headers.items()}
+        return data
+
+
+def new_run_id() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+async def _token_counter(client: OpenAIClient, config: BenchmarkConfig, count: int) -> tuple[Any, str]:
+    """A token-count function for prompt building and the method it uses."""
+    if config.tokenizer == "estimate" or await client.tokenize("hello world") is None:
+        return estimate_tokens, ESTIMATE_METHOD
+    outputs = sample_output_lengths(count, config.mean_output_tokens, config.stddev_output_tokens, config.seed)
+    texts = texts_to_count(outputs)
+    sem = asyncio.Semaphore(8)
+
+    async def one(text: str) -> tuple[str, int | None]:
+        async with sem:
+            return text, await client.tokenize(text)
+
+    counts = dict(await asyncio.gather(*(one(t) for t in set(texts))))
+    if any(v is None for v in counts.values()):
+        return estimate_tokens, ESTIMATE_METHOD
+
+    def lookup(text: str) -> int:
+        value = counts.get(text)
+        return value if value is not None else estimate_tokens(text)
+
+    return lookup, SERVER_METHOD
+
+
+def _level_label(shape: LoadShape) -> str:
+    return f"c{shape.concurrency}" if shape.mode == "closed" else f"r{shape.rate_rps:g}"
+
+
+async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallback | None = None,
+                              stop_event: asyncio.Event | None = None) -> dict[str, Any]:
+    """Run the sweep, write the run folder, return the content of ``summary.json``."""
+    stop_event = stop_event or asyncio.Event()
+    run_id = config.run_id or new_run_id()
+    run_dir = Path(config.results_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    name = config.name or llmperf_name(config.model, config.mean_input_tokens, config.mean_output_tokens)
+    started_at = datetime.datetime.now(datetime.UTC).isoformat()
+    shapes = config.shapes()
+    prompt_count = (config.max_requests or 500) + config.warmup_requests
+    client = OpenAIClient(config.endpoint())
+    summary: dict[str, Any] = {"schema": SCHEMA, "run_id": run_id, "name": name, "status": "running",
+                               "started_at": started_at, "levels": []}
+    try:
+        counter, method = await _token_counter(client, config, prompt_count)
+        prompts = build_prompts(prompt_count, config.mean_input_tokens, config.stddev_input_tokens,
+                                config.mean_output_tokens, config.stddev_output_tokens, config.seed, counter)
+        summary["metadata"] = _metadata(config, name, method)
+        slo = config.slo()
+        for shape in shapes:
+            if stop_event.is_set():
+                break
+            label = _level_label(shape)
+            specs = [RequestSpec(prompt=p.text, max_tokens=p.max_tokens, input_tokens=p.input_tokens,
+                                 request_id=f"{run_id}-{label}") for p in prompts]
+            level = await run_level(client, specs, shape, stop_event, progress,
+                                    level_info={"level": label, "concurrency": shape.concurrency})
+            summary["levels"].append(_write_level(run_dir, name, label, level, summary["metadata"], slo))
+        if not stop_event.is_set() and config.correctness_requests:
+            summary["correctness"] = await numbers_test(client, config.correctness_requests,
+                                                        min(10, config.correctness_requests), config.seed)
+        if not stop_event.is_set() and config.determinism_prompts:
+            det_prompts = [p.text for p in prompts[: config.determinism_prompts]]
+            summary["determinism"] = await determinism_test(client, det_prompts)
+    finally:
+        await client.close()
+        summary["status"] = "interrupted" if stop_event.is_set() else "complete"
+        summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat()
+        summary.setdefault("metadata", _metadata(config, name, "not measured"))
+        summary["capacity"] = _capacity(config, summary["levels"])
+        summary["run_dir"] = str(run_dir)
+        atomic_write_json(run_dir / "summary.json", summary)
+        if config.report and summary["levels"]:
+            from .report import render_report  # matplotlib is imported only when a report is drawn
+
+            summary["report"] = render_report(run_dir)
+            atomic_write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def _metadata(config: BenchmarkConfig, name: str, token_method: str) -> dict[str, Any]:
+    return {
+        "model": config.model,
+        "backend": config.backend,
+        "image": config.image,
+        "node_shape": config.node_shape,
+        "replicas": config.replicas,
+        "collection_version": config.collection_version,
+        "endpoint": config.base_url,
+        "api": config.api,
+        "preset": config.preset,
+        "load_mode": config.mode,
+        "concurrency": config.concurrency,
+        "rates_rps": config.rates_rps,
+        "mean_input_tokens": config.mean_input_tokens,
+        "stddev_input_tokens": config.stddev_input_tokens,
+        "mean_output_tokens": config.mean_output_tokens,
+        "stddev_output_tokens": config.stddev_output_tokens,
+        "seed": config.seed,
+        "token_count_method": token_method,
+        "definitions": DEFINITIONS,
+        "config": config.public_dict(),
+        "llmperf_name": name,
+    }
+
+
+def _write_level(run_dir: Path, name: str, label: str, level: LevelRun, metadata: dict[str, Any],
+                 slo: SLO) -> dict[str, Any]:
+    shape = level.shape
+    llmperf_meta = {
+        "model": metadata["model"],
+        "mean_input_tokens": metadata["mean_input_tokens"],
+        "stddev_input_tokens": metadata["stddev_input_tokens"],
+        "mean_output_tokens": metadata["mean_output_tokens"],
+        "stddev_output_tokens": metadata["stddev_output_tokens"],
+        "num_concurrent_requests": shape.concurrency,
+        "additional_sampling_params": {},
+    }
+    files = write_llmperf_files(run_dir, f"{name}_{label}", level.records, level.start, level.end, llmperf_meta,
+                                int(time.time()))
+    csv_path = run_dir / f"requests_{label}.csv"
+    atomic_write_text(csv_path, records_csv(level.records, level.start))
+    files["requests_csv"] = str(csv_path)
+    return {"label": label, "mode": shape.mode, "concurrency": shape.concurrency, "rate_rps": shape.rate_rps,
+            "interrupted": level.interrupted, "summary": summarize(level.records, level.start, level.end, slo),
+            "files": files}
+
+
+def _capacity(config: BenchmarkConfig, levels: list[dict[str, Any]]) -> dict[str, Any] | None:
+    closed = [lv for lv in levels if lv["mode"] == "closed"]
+    if not closed:
+        return None
+    result: dict[str, Any] = {"prices_date": PRICES_DATE}
+    cost = 0.0
+    if config.node_shape:
+        try:
+            cost = node_cost_per_hour(config.node_shape, config.prices, config.ocpus, config.memory_gb)
+        except (KeyError, ValueError) as exc:
+            result["cost_error"] = str(exc)
+    bandwidth = config.bandwidth_bps or DEFAULT_BANDWIDTH_BPS.get(config.node_shape)
+    result.update(backend_economics(config.backend or config.node_shape or "backend", closed, cost,
+                                    config.replicas_per_node, config.target_rps, config.headroom, config.server_slots,
+                                    config.weights_bytes, bandwidth))
+    if not cost:
+        result["cost_per_million_output_tokens"] = None
+    return result
+
+
+def run_benchmark(config: BenchmarkConfig, progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Synchronous entry point; SIGINT/SIGTERM (main thread only) stop the run and keep partial results."""
+
+    async def main() -> dict[str, Any]:
+        stop_event = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        handled = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop_event.set)
+                handled.append(sig)
+        try:
+            return await run_benchmark_async(config, progress, stop_event)
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+
+    return asyncio.run(main())

@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run report (Markdown and HTML, PNG plots), drawn from the run folder's own files.
+
+Reading ``summary.json`` and the per-request CSVs (not in-memory state) means a report can be
+redrawn for any past run: ``python -m ...bench report results/<run-id>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from .results import atomic_write_text
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value * 1000:.1f}"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _level_rows(summary: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for level in summary["levels"]:
+        s = level["summary"]
+        rows.append([
+            level["label"],
+            str(s["num_completed_requests"]),
+            f"{s['error_rate'] * 100:.1f}%",
+            _ms(s["ttft_s"]["quantiles"]["p50"]),
+            _ms(s["ttft_s"]["quantiles"]["p95"]),
+            _ms(s["itl_s"]["mean"]),
+            _ms(s["itl_s"]["quantiles"]["p95"]),
+            _num(s["e2e_s"]["quantiles"]["p95"]),
+            _num(s["output_throughput_token_per_s"], 1),
+            _num(s["request_throughput_per_s"], 2),
+            f"{s['goodput_fraction'] * 100:.0f}%",
+            "yes" if s["slo_met"] else "no",
+        ])
+    return rows
+
+
+LEVEL_HEADER = ["level", "completed", "errors", "TTFT p50 ms", "TTFT p95 ms", "ITL mean ms", "ITL p95 ms",
+                "E2E p95 s", "out tok/s", "req/s", "goodput", "SLO met"]
+
+
+def _read_csv(path: str) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plot_dir = run_dir / "plots"
+    plot_dir.mkdir(exist_ok=True)
+    per_level = {}
+    for level in summary["levels"]:
+        rows = [r for r in _read_csv(level["files"]["requests_csv"]) if r["warmup"] == "0" and not r["error_code"]]
+        per_level[level["label"]] = {
+            "ttft": [float(r["ttft_s"]) * 1000 for r in rows if r["ttft_s"]],
+            "itl": [float(r["itl_s"]) * 1000 for r in rows if r["itl_s"]],
+        }
+    paths = {}
+    for key, title in (("ttft", "Time to first token (ms)"), ("itl", "Inter-token latency (ms)")):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for label, values in per_level.items():
+            if values[key]:
+                ax.hist(values[key], bins=30, alpha=0.5, label=label)
+        ax.set_xlabel(title)
+        ax.set_ylabel("requests")
+        ax.set_title(f"{title} distribution")
+        if any(v[key] for v in per_level.values()):
+            ax.legend()
+        path = plot_dir / f"{key}_distribution.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths[f"{key}_distribution"] = str(path)
+    levels = [lv for lv in summary["levels"] if lv["summary"]["num_completed_requests"]]
+    xs = [lv["concurrency"] if lv["mode"] == "closed" else lv["rate_rps"] for lv in levels]
+    xlabel = "concurrency" if all(lv["mode"] == "closed" for lv in levels) else "offered rate (req/s)"
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(xs, [lv["summary"]["output_throughput_token_per_s"] for lv in levels], marker="o")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("output tokens/s")
+    ax.set_title("Throughput vs load")
+    path = plot_dir / "throughput_vs_concurrency.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    paths["throughput_vs_concurrency"] = str(path)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, label in (("ttft_s", "TTFT p95"), ("e2e_s", "E2E p95")):
+        ax.plot(xs, [(lv["summary"][key]["quantiles"]["p95"] or 0) * 1000 for lv in levels], marker="o", label=label)
+    ax.plot(xs, [(lv["summary"]["itl_s"]["quantiles"]["p95"] or 0) * 1000 for lv in levels], marker="o",
+            label="ITL p95")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("ms (log)")
+    ax.set_title("p95 latency vs load")
+    ax.legend()
+    path = plot_dir / "p95_latency_vs_concurrency.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    paths["p95_latency_vs_concurrency"] = str(path)
+    return paths
+
+
+def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Report content as (kind, payload) items rendered to both Markdown and HTML."""
+    meta = summary.get("metadata", {})
+    items: list[tuple[str, Any]] = [("h1", f"Benchmark {summary['run_id']}: {meta.get('model', '')}")]
+    facts = [
+        ("status", summary["status"]),
+        ("endpoint", meta.get("endpoint", "")),
+        ("backend / image", f"{meta.get('backend', '')} {meta.get('image', '')}".strip()),
+        ("node shape / replicas", f"{meta.get('node_shape', '')} x {meta.get('replicas', '')}"),
+        ("tokens in / out", f"{meta.get('mean_input_tokens')}±{meta.get('stddev_input_tokens')} / "
+                            f"{meta.get('mean_output_tokens')}±{meta.get('stddev_output_tokens')}"),
+        ("token counts", meta.get("token_count_method", "")),
+        ("collection version", meta.get("collection_version", "")),
+    ]
+    items.append(("table", (["", ""], [[k, str(v)] for k, v in facts])))
+    items.append(("h2", "Results per load level"))
+    items.append(("table", (LEVEL_HEADER, _level_rows(summary))))
+    slo = summary["levels"][0]["summary"]["slo"] if summary["levels"] else {}
+    items.append(("p", "SLOs: " + ", ".join(f"{k} ≤ {v}" for k, v in slo.items() if v is not None)
+                  if any(v is not None for v in slo.values()) else "No SLOs were set."))
+    errors = {}
+    for level in summary["levels"]:
+        for code, count in level["summary"]["errors_by_code"].items():
+            errors[code] = errors.get(code, 0) + count
+    if errors:
+        items.append(("p", "Errors by code: " + ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))))
+    cap = summary.get("capacity")
+    if cap:
+        items.append(("h2", "Capacity and cost"))
+        rows = [["meets SLOs", "yes" if cap.get("meets_slo") else "no"],
+                ["max concurrency per replica within SLOs", str(cap.get("max_concurrency_per_replica"))]]
+        if cap.get("requests_per_s_per_replica") is not None:
+            rows.append(["requests/s per replica", _num(cap["requests_per_s_per_replica"])])
+            rows.append(["output tokens/s per replica", _num(cap["output_tokens_per_s_per_replica"], 1)])
+        if cap.get("hpa"):
+            rows.append(["HPA target: in-flight requests per pod", str(cap["hpa"]["in_flight_per_pod"])])
+            rows.append(["HPA target: queue depth per pod", str(cap["hpa"]["queue_depth_per_pod"])])
+        if cap.get("replicas_for_target") is not None:
+            rows.append([f"replicas for {cap['target_rps']} req/s", str(cap["replicas_for_target"])])
+        if cap.get("cost_per_million_output_tokens") is not None:
+            rows.append(["cost per node-hour (USD)", _num(cap["cost_per_node_hour"], 4)])
+            rows.append(["cost per 1M output tokens (USD)", _num(cap["cost_per_million_output_tokens"], 2)])
+        if cap.get("decode_bandwidth_fraction") is not None:
+            rows.append(["decode throughput / bandwidth bound", f"{cap['decode_bandwidth_fraction'] * 100:.0f}%"])
+        rows.append(["prices dated", cap.get("prices_date", "")])
+        items.append(("table", (["", ""], rows)))
+    if summary.get("correctness"):
+        c = summary["correctness"]
+        items.append(("h2", "Correctness"))
+        items.append(("p", f"Numbers as words → digits (LLMPerf): {c['num_mismatched_requests']} mismatched, "
+                           f"{c['number_errors']} errored of {c['num_completed_requests']} "
+                           f"(mismatch rate {c['mismatch_rate'] * 100:.1f}%)."))
+    if summary.get("determinism"):
+        d = summary["determinism"]
+        items.append(("p", f"Determinism at temperature 0: {'holds' if d['deterministic'] else 'does NOT hold'} "
+                           f"({d['stream_mismatches']} streamed≠non-streamed, {d['repeat_mismatches']} "
+                           f"repeat mismatches over {d['num_prompts']} prompts)."))
+    items.append(("h2", "Plots"))
+    for key in ("ttft_distribution", "itl_distribution", "throughput_vs_concurrency", "p95_latency_vs_concurrency"):
+        items.append(("img", (key.replace("_", " "), f"plots/{key}.png")))
+    items.append(("h2", "Definitions"))
+    items.append(("table", (["metric", "definition"], [[k, v] for k, v in meta.get("definitions", {}).items()])))
+    return items
+
+
+def to_markdown(items: list[tuple[str, Any]]) -> str:
+    out = []
+    for kind, payload in items:
+        if kind == "h1":
+            out.append(f"# {payload}\n")
+        elif kind == "h2":
+            out.append(f"## {payload}\n")
+        elif kind == "p":
+            out.append(f"{payload}\n")
+        elif kind == "img":
+            out.append(f"![{payload[0]}]({payload[1]})\n")
+        elif kind == "table":
+            header, rows = payload
+            cells = [[c.replace("|", "\\|") for c in row] for row in rows]
+            out.append("| " + " | ".join(header) + " |")
+            out.append("|" + "|".join("---" for _ in header) + "|")
+            out.extend("| " + " | ".join(row) + " |" for row in cells)
+            out.append("")
+    return "\n".join(out)
+
+
+def to_html(items: list[tuple[str, Any]], title: str) -> str:
+    body = []
+    for kind, payload in items:
+        if kind in ("h1", "h2"):
+            body.append(f"<{kind}>{html.escape(str(payload))}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{html.escape(str(payload))}</p>")
+        elif kind == "img":
+            body.append(f'<figure><img src="{html.escape(payload[1])}" alt="{html.escape(payload[0])}">'
+                        f"<figcaption>{html.escape(payload[0])}</figcaption></figure>")
+        elif kind == "table":
+            header, rows = payload
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+            trs = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}")
+    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def render_report(run_dir: str | Path) -> dict[str, str]:
+    """Write ``report.md``, ``report.html`` and ``plots/*.png`` for a run folder; returns their paths."""
+    run_dir = Path(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    paths = _plots(run_dir, summary) if summary["levels"] else {}
+    items = _sections(summary)
+    atomic_write_text(run_dir / "report.md", to_markdown(items))
+    atomic_write_text(run_dir / "report.html", to_html(items, f"Benchmark {summary['run_id']}"))
+    paths.update({"markdown": str(run_dir / "report.md"), "html": str(run_dir / "report.html")})
+    return paths

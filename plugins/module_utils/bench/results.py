@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Result files for one run folder, each written atomically (temporary file + ``os.replace``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .client import RequestRecord
+from .metrics import llmperf_individual, llmperf_summary
+
+CSV_FIELDS = ("request_id", "index", "warmup", "start_s", "scheduled_lag_s", "ttft_s", "itl_s", "e2e_s",
+              "input_tokens", "output_tokens", "token_source", "content_chunks", "max_chunk_gap_s", "http_status",
+              "error_code", "error_msg", "finish_reason", "new_connection")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` so readers see the old file or the whole new one, never a torn one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def records_csv(records: Sequence[RequestRecord], run_start: float) -> str:
+    """One row per request (warm-up included, flagged), times in seconds."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for r in sorted(records, key=lambda rec: rec.start):
+        gaps = r.chunk_gaps_s
+        writer.writerow({
+            "request_id": r.request_id,
+            "index": r.index,
+            "warmup": int(r.warmup),
+            "start_s": f"{r.start - run_start:.6f}",
+            "scheduled_lag_s": f"{r.start - r.scheduled:.6f}" if r.scheduled else "",
+            "ttft_s": _fmt(r.ttft_s),
+            "itl_s": _fmt(r.itl_s),
+            "e2e_s": _fmt(r.e2e_s),
+            "input_tokens": r.input_tokens,
+            "output_tokens": r.output_tokens,
+            "token_source": r.token_source,
+            "content_chunks": len(r.content_times),
+            "max_chunk_gap_s": _fmt(max(gaps) if gaps else None),
+            "http_status": r.http_status if r.http_status is not None else "",
+            "error_code": r.error_code or "",
+            "error_msg": r.error_msg.replace("\n", " ")[:200],
+            "finish_reason": r.finish_reason or "",
+            "new_connection": int(r.new_connection),
+        })
+    return out.getvalue()
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def write_llmperf_files(directory: str | os.PathLike, name: str, records: Sequence[RequestRecord], start: float,
+                        end: float, metadata: dict[str, Any], timestamp: int) -> dict[str, str]:
+    """``<name>_summary.json`` and ``<name>_individual_responses.json`` as LLMPerf writes them."""
+    counted = [r for r in records if not r.warmup and r.error_code != "interrupted"]
+    individual = [llmperf_individual(r, start) for r in sorted(counted, key=lambda rec: rec.start)]
+    summary = llmperf_summary(individual, start, end, f"{name}_summary", metadata, timestamp)
+    base = Path(directory)
+    paths = {"summary": str(base / f"{name}_summary.json"),
+             "individual_responses": str(base / f"{name}_individual_responses.json")}
+    atomic_write_json(paths["summary"], summary)
+    atomic_write_json(paths["individual_responses"], individual)
+    return paths
