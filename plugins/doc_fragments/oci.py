@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Shared options of every llmops.oke OCI module: authentication (default) and waiting (WAIT)."""
+
+    DOCUMENTATION = r"""
+options:
+  auth_type:
+    description:
+      - How to authenticate to OCI.
+      - V(api_key) signs with an API key from the config file (or the O(api_user) options).
+      - V(instance_principal) and V(resource_principal) use the identity of the compute instance or function.
+      - V(security_token) uses a session token (C(oci session authenticate)) named by the profile's
+        C(security_token_file).
+      - Falls back to the E(OCI_AUTH_TYPE) (or E(OCI_CLI_AUTH)) environment variable.
+    type: str
+    choices: [api_key, instance_principal, resource_principal, security_token]
+    default: api_key
+  config_file_location:
+    description:
+      - Path of the OCI config file. Defaults to C(~/.oci/config); falls back to E(OCI_CONFIG_FILE).
+    type: path
+  config_profile_name:
+    description:
+      - Profile of the config file to use. Defaults to C(DEFAULT); falls back to E(OCI_CONFIG_PROFILE).
+    type: str
+  api_user:
+    description:
+      - OCID of the API user; overrides the config file. Falls back to E(OCI_USER_ID).
+    type: str
+  api_user_fingerprint:
+    description:
+      - Fingerprint of the API signing key; overrides the config file. Falls back to E(OCI_USER_FINGERPRINT).
+    type: str
+  api_user_key_file:
+    description:
+      - Path of the PEM private API signing key; overrides the config file. Falls back to E(OCI_USER_KEY_FILE).
+    type: path
+  api_user_key_pass_phrase:
+    description:
+      - Pass phrase of an encrypted private key. Never logged. Falls back to E(OCI_USER_KEY_PASS_PHRASE).
+    type: str
+  tenancy:
+    description:
+      - OCID of the tenancy; overrides the config file. Falls back to E(OCI_TENANCY).
+    type: str
+  region:
+    description:
+      - OCI region identifier such as C(us-ashburn-1); overrides the config file. Falls back to E(OCI_REGION).
+    type: str
+  api_endpoint:
+    description:
+      - Service endpoint URL that replaces the regional endpoint (private endpoints, or a local API emulator in tests).
+      - Falls back to E(OCI_API_ENDPOINT).
+    type: str
+requirements:
+  - python >= 3.11
+  - oci >= 2.150.0
+notes:
+  - Calls answered 429 or 5xx are retried with exponential backoff and jitter, honouring C(Retry-After),
+    at most 6 attempts and 180 seconds per call; other 4xx answers fail at once with OCI's message.
+"""
+
+    WAIT = r"""
+options:
+  wait:
+    description:
+      - Wait for the OCI work request of a create, update or delete to finish, then return the re-read resource.
+      - A failed work request fails the task with the work request's own error messages.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for the work request before failing with its OCID, the work request id and its last state.
+    type: int
+    default: 1200
+  wait_sleep:
+    description:
+      - Seconds before the first poll of the work request; later polls back off (x1.5, jitter) up to 30 seconds.
+    type: float
+    default: 2.0
+"""

@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""API Gateway specifics shared by api_gateway, api_deployment(_info), api_usage_plan and api_subscriber.
+
+API Gateway resources are named by ``display_name`` and their work requests live in a separate
+WorkRequestsClient; everything else is the generic :class:`OCIResource` flow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, is_ocid, model_to_dict
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, find_unique
+
+if HAS_OCI:
+    import oci
+
+#: Bounds OCI documents for HTTP backend timeouts (seconds).
+HTTP_BACKEND_TIMEOUT_LIMITS = {"connect_timeout_in_seconds": 75, "read_timeout_in_seconds": 300,
+                               "send_timeout_in_seconds": 300}
+
+
+def api_gateway_identity_spec() -> dict[str, dict[str, Any]]:
+    """Options every API Gateway resource module shares: state, compartment, name (display name), tags."""
+    return {
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "compartment_id": {"type": "str", "required": True},
+        "name": {"type": "str", "required": True, "aliases": ["display_name"]},
+        "freeform_tags": {"type": "dict"},
+        "defined_tags": {"type": "dict"},
+    }
+
+
+class ApiGatewayResource(OCIResource):
+    """An OCIResource named by ``display_name`` whose work requests live in the API Gateway WorkRequestsClient.
+
+    Subclasses set ``client_class`` and ``list_operation`` (the client method listing the kind in a
+    compartment) and may add list filters through :meth:`list_filters`.
+    """
+
+    client_class_name = ""
+    list_operation = ""
+
+    def __init__(self, module: OCIModule) -> None:
+        super().__init__(module)
+        self.client = module.client(getattr(oci.apigateway, self.client_class_name))
+        self.work_requests_client = module.client(oci.apigateway.WorkRequestsClient)
+
+    def describe(self, resource: dict[str, Any] | None = None) -> str:
+        name = (resource or {}).get("display_name") or self.params.get("name")
+        ocid = (resource or {}).get("id")
+        return f"{self.kind} '{name}'" + (f" ({ocid})" if ocid else "")
+
+    def list_filters(self) -> dict[str, Any]:
+        """Extra keyword filters of the list call (a parent gateway for deployments)."""
+        return {}
+
+    def find_summary(self) -> dict[str, Any] | None:
+        """The one live resource with the user's identity, as the list call returns it."""
+        items = self.module.list_all(getattr(self.client, self.list_operation), self.params["compartment_id"],
+                                     display_name=self.params["name"], **self.list_filters())
+        where = f"{self.kind} in compartment {self.params['compartment_id']}"
+        try:
+            return find_unique(items, self.params["name"], where, name_key="display_name",
+                               ignore_states=("DELETED", "DELETING", "FAILED"))
+        except ValueError as error:
+            self.module.fail_json(msg=f"Cannot manage {self.describe()}: {error}.")
+        return None
+
+    def find(self) -> dict[str, Any] | None:
+        return self.find_summary()
+
+    def get_work_request(self, work_request_id: str) -> dict[str, Any]:
+        return model_to_dict(self.module.call(self.work_requests_client.get_work_request, work_request_id).data)
+
+    def list_work_request_errors(self, work_request_id: str) -> list[dict[str, Any]]:
+        return self.module.list_all(self.work_requests_client.list_work_request_errors, work_request_id)
+
+    def tags(self) -> dict[str, Any]:
+        return {"freeform_tags": self.params.get("freeform_tags"), "defined_tags": self.params.get("defined_tags")}
+
+
+def identity_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:
+    """Malformed OCIDs and an empty name, found before any API call."""
+    errors = []
+    if not (params.get("name") or "").strip():
+        errors.append("name must not be empty")
+    for option, kind in ocid_options.items():
+        value = params.get(option)
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is not None and not is_ocid(item, kind):
+                expected = kind if isinstance(kind, str) else " or ".join(kind)
+                errors.append(f"{option} must be an OCID of a {expected}, got '{item}'")
+    return errors

@@ -1,0 +1,231 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ensure present/absent for one OCI resource kind: find by identity, compare, create/update/delete, wait.
+
+A module subclasses :class:`OCIResource`, fills in the hooks (``find``, ``get``, ``desired``,
+``create``, ``update``, ``delete`` and the work-request hooks) and calls :func:`run_resource`.
+Identity is (compartment, parent, name): an attribute change never creates a second resource.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import OCIModule
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import (
+    DEFAULT_EXACT_FIELDS,
+    changed_paths,
+    diff_of,
+    differing_fields,
+    merge_desired,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.waiter import (
+    WorkRequestFailed,
+    WorkRequestTimeout,
+    wait_for_work_request,
+)
+
+GONE_STATES = frozenset({"DELETED", "DELETING"})
+
+
+def find_unique(items: Iterable[dict[str, Any]], name: str, describe: str, name_key: str = "name",
+                ignore_states: Iterable[str] = GONE_STATES) -> dict[str, Any] | None:
+    """The one item called ``name`` (None when none); two or more is a ValueError listing their OCIDs."""
+    ignored = set(ignore_states)
+    matches = [item for item in items if item.get(name_key) == name and item.get("lifecycle_state") not in ignored]
+    if len(matches) > 1:
+        ocids = ", ".join(sorted(str(item.get("id")) for item in matches))
+        raise ValueError(f"{len(matches)} {describe} resources are named '{name}' ({ocids}); "
+                         "identity must be unique: delete or rename the extra ones")
+    return matches[0] if matches else None
+
+
+def model_fields(model_class: type) -> frozenset[str]:
+    """snake_case field names of an SDK model class (from its swagger types)."""
+    return frozenset(model_class().swagger_types)
+
+
+class OCIResource:
+    """One resource kind. Subclasses set the class attributes and implement the hooks."""
+
+    #: human name used in messages, e.g. "node pool"
+    kind = "resource"
+    #: key of the resource in the module result, e.g. "node_pool"
+    result_key = "resource"
+    #: top-level fields compared as a whole (tags): extra keys on OCI count as differences
+    exact_fields: frozenset[str] = DEFAULT_EXACT_FIELDS
+    #: top-level fields an update can change; None means every field (see model_fields())
+    updatable_fields: frozenset[str] | None = None
+    #: dotted paths that OCI cannot change in place even though the update model carries them
+    immutable_paths: tuple[str, ...] = ()
+    #: module option that lets the user accept delete-and-recreate for immutable changes
+    replace_option = "force_replace"
+
+    def __init__(self, module: OCIModule) -> None:
+        self.module = module
+        self.params = module.params
+
+    # ---- hooks --------------------------------------------------------------------------
+    def describe(self, resource: dict[str, Any] | None = None) -> str:
+        """``node pool 'gpu' (ocid1...)`` for messages."""
+        name = (resource or {}).get("name") or self.params.get("name")
+        ocid = (resource or {}).get("id")
+        return f"{self.kind} '{name}'" + (f" ({ocid})" if ocid else "")
+
+    def find(self) -> dict[str, Any] | None:
+        """The existing resource for the user's identity, or None. Use find_unique()."""
+        raise NotImplementedError
+
+    def get(self, ocid: str) -> dict[str, Any]:
+        """The resource re-read by OCID."""
+        raise NotImplementedError
+
+    def desired(self) -> dict[str, Any]:
+        """User-specified fields, shaped like get()'s result; None for options not given."""
+        raise NotImplementedError
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        """Start the create; returns the work request id (None when the API is synchronous)."""
+        raise NotImplementedError
+
+    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
+        """Start an in-place update of ``fields``; returns the work request id."""
+        raise NotImplementedError
+
+    def delete(self, current: dict[str, Any]) -> str | None:
+        """Start the delete; returns the work request id."""
+        raise NotImplementedError
+
+    def get_work_request(self, work_request_id: str) -> dict[str, Any]:
+        """The work request as a dict with at least ``status`` and ``resources``."""
+        raise NotImplementedError
+
+    def list_work_request_errors(self, work_request_id: str) -> list[dict[str, Any]]:
+        """The work request's own error records (``code``, ``message``)."""
+        raise NotImplementedError
+
+    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        """What check mode reports for a resource that would be created."""
+        return dict(desired)
+
+    # ---- machinery ----------------------------------------------------------------------
+    def immutable_changes(self, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> list[str]:
+        """Differing fields (or dotted paths) that OCI cannot update in place."""
+        updatable = self.updatable_fields
+        blocked = [field for field in fields if updatable is not None and field not in updatable]
+        blocked += [path for path in changed_paths(desired, current, self.immutable_paths) if path not in blocked]
+        return blocked
+
+    def wait(self, work_request_id: str | None, resource: dict[str, Any] | None, action: str) -> dict[str, Any]:
+        """Wait on the work request (when ``wait``); returns the finished work request or {}."""
+        if not work_request_id or not self.params.get("wait", True):
+            return {}
+        try:
+            return wait_for_work_request(
+                get_work_request=lambda: self.get_work_request(work_request_id),
+                list_errors=lambda: self.list_work_request_errors(work_request_id),
+                work_request_id=work_request_id,
+                timeout_s=self.params["wait_timeout"],
+                first_poll_s=self.params.get("wait_sleep") or 2.0,
+            )
+        except WorkRequestFailed as error:
+            self.module.fail_json(
+                msg=f"Work request {work_request_id} to {action} {self.describe(resource)} failed: {error}.",
+                work_request_id=work_request_id, work_request_errors=error.errors,
+            )
+        except WorkRequestTimeout as error:
+            self.module.fail_json(
+                msg=f"Timed out after {self.params['wait_timeout']}s waiting to {action} {self.describe(resource)}: "
+                    f"work request {work_request_id} was last seen {error.last_state}.",
+                work_request_id=work_request_id, last_state=error.last_state,
+            )
+        except Exception as error:  # API errors while polling are reported with the resource named
+            self.module.fail_oci(f"Cannot poll work request {work_request_id} to {action} {self.describe(resource)}",
+                                 error)
+        return {}
+
+    def _created_id(self, work_request: dict[str, Any]) -> str | None:
+        for entry in work_request.get("resources") or []:
+            if entry.get("action_type") in ("CREATED", "CREATE") and entry.get("identifier"):
+                return entry["identifier"]
+        return None
+
+    def _guard(self, action: str, resource: dict[str, Any] | None, call: Any, *args: Any) -> Any:
+        try:
+            return call(*args)
+        except Exception as error:  # one sentence naming the action, the resource and the cause
+            self.module.fail_oci(f"Cannot {action} {self.describe(resource)}", error)
+        return None
+
+    def _create_and_wait(self, desired: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        work_request_id = self._guard("create", desired, self.create, desired, uuid.uuid4().hex)
+        finished = self.wait(work_request_id, desired, "create")
+        ocid = self._created_id(finished)
+        if ocid:
+            resource = self._guard("read back", desired, self.get, ocid)
+        else:
+            resource = self._guard("find", desired, self.find)
+        return resource or self.predicted(desired), [work_request_id] if work_request_id else []
+
+    def ensure_present(self) -> dict[str, Any]:
+        desired = self.desired()
+        current = self._guard("look up", None, self.find)
+        if current is None:
+            result: dict[str, Any] = {"changed": True, "diff": diff_of(desired, None)}
+            if self.module.check_mode:
+                result[self.result_key] = self.predicted(desired)
+                return result
+            result[self.result_key], result["work_request_ids"] = self._create_and_wait(desired)
+            return result
+
+        fields = differing_fields(desired, current, self.exact_fields)
+        if not fields:
+            return {"changed": False, self.result_key: current, "diff": {"before": {}, "after": {}}}
+        result = {"changed": True, "diff": diff_of(desired, current, fields, self.exact_fields)}
+        blocked = self.immutable_changes(desired, current, fields)
+        if blocked and not self.params.get(self.replace_option):
+            self.module.fail_json(
+                msg=f"Cannot change {', '.join(blocked)} of {self.describe(current)} in place: OCI does not "
+                    f"update {'it' if len(blocked) == 1 else 'them'}; set {self.replace_option}=true to delete "
+                    "and recreate it, or keep the current value.",
+                immutable_fields=blocked, diff=result["diff"],
+            )
+        if self.module.check_mode:
+            result[self.result_key] = merge_desired(current, desired, self.exact_fields)
+            result["replaced"] = bool(blocked)
+            return result
+        if blocked:
+            deleted = self._guard("delete (for replacement)", current, self.delete, current)
+            self.wait(deleted, current, "delete (for replacement)")
+            result[self.result_key], created = self._create_and_wait(desired)
+            result["work_request_ids"] = ([deleted] if deleted else []) + created
+            result["replaced"] = True
+            return result
+        work_request_id = self._guard("update", current, self.update, current, desired, fields)
+        self.wait(work_request_id, current, "update")
+        result[self.result_key] = self._guard("read back", current, self.get, current["id"])
+        result["work_request_ids"] = [work_request_id] if work_request_id else []
+        return result
+
+    def ensure_absent(self) -> dict[str, Any]:
+        current = self._guard("look up", None, self.find)
+        if current is None:
+            return {"changed": False, self.result_key: None, "diff": {"before": {}, "after": {}}}
+        result: dict[str, Any] = {"changed": True, self.result_key: current, "diff": {"before": current, "after": {}}}
+        if self.module.check_mode:
+            return result
+        work_request_id = self._guard("delete", current, self.delete, current)
+        self.wait(work_request_id, current, "delete")
+        result["work_request_ids"] = [work_request_id] if work_request_id else []
+        return result
+
+
+def run_resource(resource: OCIResource, state: str | None = None) -> None:
+    """Ensure ``state`` (default: the ``state`` option) and exit the module with the result."""
+    state = state or resource.params.get("state") or "present"
+    result = resource.ensure_present() if state == "present" else resource.ensure_absent()
+    if not resource.module._diff:
+        result.pop("diff", None)
+    resource.module.exit_json(**result)

@@ -1,0 +1,273 @@
+"""node_pool against the OCI emulator: lifecycle, check mode, diff, faults and bad input."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from oci_emulator import FIXTURE_CLUSTER_ID, FIXTURE_COMPARTMENT_ID, OKE_IMAGES
+
+SUBNET_AD1 = "ocid1.subnet.oc1.iad.aaaaaaaaworkersubnet1"
+SUBNET_AD2 = "ocid1.subnet.oc1.iad.aaaaaaaaworkersubnet2"
+POD_SUBNET = "ocid1.subnet.oc1.iad.aaaaaaaapodsubnet1"
+NSG = "ocid1.networksecuritygroup.oc1.iad.aaaaaaaanodensg1"
+FAST = {"wait_sleep": 0.01}
+
+
+def gpu_pool(**overrides: Any) -> dict[str, Any]:
+    options = {
+        "compartment_id": FIXTURE_COMPARTMENT_ID,
+        "cluster_id": FIXTURE_CLUSTER_ID,
+        "name": "gpu-a10",
+        "kubernetes_version": "v1.31.1",
+        "node_shape": "VM.GPU.A10.1",
+        "size": 2,
+        "boot_volume_size_in_gbs": 200,
+        "placement_configs": [
+            {"availability_domain": "Uocm:US-ASHBURN-AD-1", "subnet_id": SUBNET_AD1,
+             "fault_domains": ["FAULT-DOMAIN-1", "FAULT-DOMAIN-2"]},
+            {"availability_domain": "Uocm:US-ASHBURN-AD-2", "subnet_id": SUBNET_AD2},
+        ],
+        "nsg_ids": [NSG],
+        "initial_node_labels": {"llmops.oke/pool": "gpu"},
+        "ssh_public_key": "ssh-ed25519 AAAAC3Nza test@example",
+        "user_data": "#cloud-config\nruncmd: [echo hi]\n",
+        "node_cycling": {"is_node_cycling_enabled": True, "maximum_surge": "1", "maximum_unavailable": "0"},
+        "freeform_tags": {"app": "llmops"},
+        **FAST,
+    }
+    options.update(overrides)
+    return options
+
+
+def arm_pool(**overrides: Any) -> dict[str, Any]:
+    options = {
+        "compartment_id": FIXTURE_COMPARTMENT_ID,
+        "cluster_id": FIXTURE_CLUSTER_ID,
+        "name": "cpu-a1",
+        "node_shape": "VM.Standard.A1.Flex",
+        "node_shape_config": {"ocpus": 8, "memory_in_gbs": 48},
+        "size": 3,
+        "placement_configs": [{"availability_domain": "Uocm:US-ASHBURN-AD-1", "subnet_id": SUBNET_AD1}],
+        "pod_network_options": {"cni_type": "OCI_VCN_IP_NATIVE", "pod_subnet_ids": [POD_SUBNET],
+                                "max_pods_per_node": 31},
+        **FAST,
+    }
+    options.update(overrides)
+    return options
+
+
+def live_pools(emulator) -> list[dict[str, Any]]:
+    return [item for item in emulator.items("containerengine", "NodePool") if item["lifecycleState"] != "DELETED"]
+
+
+def test_create_gpu_pool_picks_newest_gpu_image_and_waits(run_oci_module, oci_emulator):
+    result = run_oci_module("node_pool", **gpu_pool())
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True
+    pool = result["node_pool"]
+    assert pool["lifecycle_state"] == "ACTIVE"
+    newest_gpu = dict(OKE_IMAGES)["Oracle-Linux-8.10-Gpu-2025.02.28-0-OKE-1.31.1-800"]
+    assert pool["node_source_details"]["image_id"] == newest_gpu
+    assert pool["node_config_details"]["size"] == 2
+    assert len(result["work_request_ids"]) == 1
+    stored = live_pools(oci_emulator)
+    assert len(stored) == 1
+    assert base64.b64decode(stored[0]["nodeMetadata"]["user_data"]).decode().startswith("#cloud-config")
+    assert oci_emulator.calls["CreateNodePool"] == 1
+    assert oci_emulator.calls["GetWorkRequest"] == 2  # ACCEPTED -> IN_PROGRESS -> SUCCEEDED
+    assert oci_emulator.rejected_signatures == 0
+
+
+def test_rerun_is_a_no_op_with_reads_only(run_oci_module, oci_emulator):
+    run_oci_module("node_pool", **arm_pool())
+    oci_emulator.reset_counts()
+    result = run_oci_module("node_pool", **arm_pool())
+    assert result["changed"] is False, result
+    assert oci_emulator.write_calls() == 0
+    assert oci_emulator.calls["ListNodePools"] == 1
+    assert sum(oci_emulator.calls.values()) == 1
+
+
+def test_arm_pool_gets_aarch64_image_and_shape_config(run_oci_module, oci_emulator):
+    result = run_oci_module("node_pool", **arm_pool())
+    assert result["changed"] is True, result
+    assert "aarch64" in result["node_pool"]["node_source"]["source_name"]
+    assert result["node_pool"]["kubernetes_version"] == "v1.31.1"  # the cluster's version
+    assert result["node_pool"]["node_shape_config"] == {"ocpus": 8.0, "memory_in_gbs": 48.0}
+
+
+def test_update_in_place_changes_only_what_differs(run_oci_module, oci_emulator):
+    created = run_oci_module("node_pool", **arm_pool())
+    oci_emulator.reset_counts()
+    result = run_oci_module("node_pool", diff=True, **arm_pool(size=5, freeform_tags={"app": "llmops", "tier": "cpu"}))
+    assert result["changed"] is True, result
+    assert result["node_pool"]["id"] == created["node_pool"]["id"]
+    assert result["node_pool"]["node_config_details"]["size"] == 5
+    # the size change kept placement and pod networking
+    assert result["node_pool"]["node_config_details"]["placement_configs"][0]["subnet_id"] == SUBNET_AD1
+    assert result["node_pool"]["node_config_details"]["node_pool_pod_network_option_details"]["cni_type"] == (
+        "OCI_VCN_IP_NATIVE")
+    assert sorted(result["diff"]["after"]) == ["freeform_tags", "node_config_details"]
+    assert result["diff"]["before"]["node_config_details"]["size"] == 3
+    assert oci_emulator.calls["UpdateNodePool"] == 1
+    assert oci_emulator.calls["CreateNodePool"] == 0
+    assert len(live_pools(oci_emulator)) == 1
+
+
+def test_check_mode_predicts_create_and_update_without_writes(run_oci_module, oci_emulator):
+    predicted = run_oci_module("node_pool", check_mode=True, diff=True, **gpu_pool())
+    assert predicted["changed"] is True
+    assert predicted["diff"]["before"] == {}
+    assert oci_emulator.write_calls() == 0
+    assert live_pools(oci_emulator) == []
+
+    run_oci_module("node_pool", **gpu_pool())
+    oci_emulator.reset_counts()
+    same = run_oci_module("node_pool", check_mode=True, **gpu_pool())
+    assert same["changed"] is False
+    changed = run_oci_module("node_pool", check_mode=True, diff=True, **gpu_pool(size=4))
+    assert changed["changed"] is True
+    assert changed["node_pool"]["node_config_details"]["size"] == 4
+    assert changed["diff"]["after"] == {"node_config_details": {
+        "size": 4, "nsg_ids": [NSG], "placement_configs": gpu_pool()["placement_configs"]}}
+    assert oci_emulator.write_calls() == 0
+    assert live_pools(oci_emulator)[0]["nodeConfigDetails"]["size"] == 2
+
+
+def test_delete_and_delete_absent(run_oci_module, oci_emulator):
+    run_oci_module("node_pool", **arm_pool())
+    check = run_oci_module("node_pool", check_mode=True, state="absent", **arm_pool())
+    assert check["changed"] is True and oci_emulator.calls["DeleteNodePool"] == 0
+    gone = run_oci_module("node_pool", state="absent", **arm_pool())
+    assert gone["changed"] is True, gone
+    assert oci_emulator.calls["DeleteNodePool"] == 1
+    assert live_pools(oci_emulator) == []
+    again = run_oci_module("node_pool", state="absent", **arm_pool())
+    assert again["changed"] is False
+    assert oci_emulator.calls["DeleteNodePool"] == 1
+
+
+def test_duplicate_names_fail_listing_both_ocids(run_oci_module, oci_emulator):
+    first = run_oci_module("node_pool", **arm_pool())["node_pool"]["id"]
+    twin = dict(oci_emulator.items("containerengine", "NodePool")[0], id="ocid1.nodepool.oc1.iad.aaaatwin1")
+    oci_emulator.put("containerengine", "NodePool", twin)
+    result = run_oci_module("node_pool", **arm_pool(size=9))
+    assert result["failed"] is True
+    assert first in result["msg"] and "ocid1.nodepool.oc1.iad.aaaatwin1" in result["msg"]
+    assert oci_emulator.calls["UpdateNodePool"] == 0
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "503"])
+def test_transient_faults_are_retried_to_success(run_oci_module, oci_emulator, kind):
+    oci_emulator.inject("CreateNodePool", kind, times=1, retry_after=0.2 if kind == "429" else None)
+    oci_emulator.inject("ListNodePools", kind, times=1, retry_after=0.2 if kind == "429" else None)
+    result = run_oci_module("node_pool", **arm_pool())
+    assert result["changed"] is True, result
+    assert oci_emulator.calls["CreateNodePool"] == 2
+    assert oci_emulator.calls["ListNodePools"] >= 2
+    assert len(live_pools(oci_emulator)) == 1
+
+
+def test_validation_errors_are_not_retried(run_oci_module, oci_emulator):
+    result = run_oci_module("node_pool", **gpu_pool(cluster_id="ocid1.cluster.oc1.iad.aaaaunknowncluster",
+                                                    node_image_id=OKE_IMAGES[0][1]))
+    assert result["failed"] is True
+    assert "400" in result["msg"] and "does not exist" in result["msg"]
+    assert oci_emulator.calls["CreateNodePool"] == 1
+
+
+def test_failed_work_request_reports_its_own_errors(run_oci_module, oci_emulator):
+    oci_emulator.inject("CreateNodePool", "fail_work_request", messages=("Out of host capacity for VM.GPU.A10.1.",))
+    result = run_oci_module("node_pool", **gpu_pool())
+    assert result["failed"] is True
+    assert "Out of host capacity for VM.GPU.A10.1." in result["msg"]
+    assert "node pool 'gpu-a10'" in result["msg"] and result["work_request_id"] in result["msg"]
+
+
+def test_timeout_names_ocid_work_request_and_last_state(run_oci_module, oci_emulator):
+    run_oci_module("node_pool", **arm_pool())
+    oci_emulator.inject("UpdateNodePool", "stall_work_request")
+    result = run_oci_module("node_pool", **arm_pool(size=7, wait_timeout=1, wait_sleep=0.2))
+    assert result["failed"] is True
+    pool_id = live_pools(oci_emulator)[0]["id"]
+    assert pool_id in result["msg"] and result["work_request_id"] in result["msg"]
+    assert "IN_PROGRESS" in result["msg"]
+
+
+def test_no_wait_returns_the_creating_pool(run_oci_module, oci_emulator):
+    result = run_oci_module("node_pool", wait=False, **arm_pool())
+    assert result["changed"] is True
+    assert oci_emulator.calls["GetWorkRequest"] == 0
+    assert result["node_pool"]["lifecycle_state"] == "CREATING"
+
+
+def test_cni_change_is_refused_unless_force_replace(run_oci_module, oci_emulator):
+    first = run_oci_module("node_pool", **arm_pool())["node_pool"]["id"]
+    flannel = arm_pool(pod_network_options={"cni_type": "FLANNEL_OVERLAY"})
+    refused = run_oci_module("node_pool", **flannel)
+    assert refused["failed"] is True
+    assert "node_config_details.node_pool_pod_network_option_details.cni_type" in refused["msg"]
+    assert "force_replace" in refused["msg"]
+    assert oci_emulator.write_calls() == 0 or oci_emulator.calls["UpdateNodePool"] == 0
+    replaced = run_oci_module("node_pool", force_replace=True, **flannel)
+    assert replaced["changed"] is True and replaced["replaced"] is True, replaced
+    assert replaced["node_pool"]["id"] != first
+    assert len(live_pools(oci_emulator)) == 1
+
+
+def test_kubernetes_upgrade_moves_to_the_matching_image(run_oci_module, oci_emulator):
+    run_oci_module("node_pool", **gpu_pool(kubernetes_version="v1.30.1"))
+    result = run_oci_module("node_pool", **gpu_pool(kubernetes_version="v1.31.1"))
+    assert result["changed"] is True, result
+    assert result["node_pool"]["node_source_details"]["image_id"] == dict(OKE_IMAGES)[
+        "Oracle-Linux-8.10-Gpu-2025.02.28-0-OKE-1.31.1-800"]
+
+
+def test_pagination_finds_pools_beyond_the_first_page(run_oci_module, oci_emulator):
+    for index in range(3):
+        run_oci_module("node_pool", **arm_pool(name=f"pool-{index}"))
+    oci_emulator.max_page_size = 1
+    oci_emulator.reset_counts()
+    result = run_oci_module("node_pool_info", compartment_id=FIXTURE_COMPARTMENT_ID, cluster_id=FIXTURE_CLUSTER_ID)
+    assert sorted(pool["name"] for pool in result["node_pools"]) == ["pool-0", "pool-1", "pool-2"]
+    assert oci_emulator.calls["ListNodePools"] == 3
+
+
+def test_encrypted_key_with_pass_phrase_is_not_logged(run_oci_module, oci_emulator, oci_test_identity):
+    from oci_emulator.fixtures import TEST_PASS_PHRASE
+
+    result = run_oci_module("node_pool", config_profile_name="ENCRYPTED", api_user_key_pass_phrase=TEST_PASS_PHRASE,
+                            **arm_pool())
+    assert result["changed"] is True, result
+    assert TEST_PASS_PHRASE not in repr(result)
+
+
+BAD_INPUT = [
+    ({"node_shape_config": {"ocpus": 2}}, "applies only to flexible shapes"),
+    ({"compartment_id": "not-an-ocid"}, "compartment_id must be an OCID"),
+    ({"cluster_id": "ocid1.subnet.oc1.iad.aaaaaaaa1"}, "cluster_id must be an OCID of a cluster"),
+    ({"node_image_id": "ami-123"}, "node_image_id must be an OCID"),
+    ({"size": -1}, "size must be 0 or more"),
+    ({"boot_volume_size_in_gbs": 10}, "boot_volume_size_in_gbs must be at least 50"),
+    ({"kubernetes_version": "1.31"}, "kubernetes_version must look like"),
+    ({"nsg_ids": ["sg-1"]}, "nsg_ids must hold NSG OCIDs"),
+    ({"placement_configs": [{"availability_domain": "AD-1", "subnet_id": "subnet-1"}]}, "must be a subnet OCID"),
+    ({"placement_configs": [{"availability_domain": "AD-1", "subnet_id": SUBNET_AD1, "fault_domains": ["FD-9"]}]},
+     "fault_domains"),
+    ({"pod_network_options": {"cni_type": "FLANNEL_OVERLAY", "max_pods_per_node": 10}}, "apply only to cni_type"),
+    ({"pod_network_options": {"cni_type": "OCI_VCN_IP_NATIVE"}}, "pod_subnet_ids is required"),
+    ({"node_shape": "VM.Standard.E4.Flex"}, "ocpus is required for the flexible shape"),
+    ({"compartment_id": None}, "missing required arguments: compartment_id"),
+    ({"unknown_option": 1}, "Unsupported parameters"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_INPUT, ids=[m for _o, m in BAD_INPUT])
+def test_bad_input_fails_before_any_api_call(run_oci_module, oci_emulator, overrides, message):
+    options = {key: value for key, value in {**gpu_pool(), **overrides}.items() if value is not None}
+    result = run_oci_module("node_pool", **options)
+    assert result["failed"] is True
+    assert message in result["msg"]
+    assert sum(oci_emulator.calls.values()) == 0
