@@ -1,0 +1,361 @@
+"""AWX surveys (extensions/awx/surveys.yml) agree with the roles' meta/argument_specs.yml and with AWX's rules.
+
+The drift check here is written independently of the generator: it reads each committed question and the
+argument spec of the variable it sets, and compares type, choices, default and required. Mutated copies of
+argument specs prove it (and ``generate_surveys.py --check``) fail on drift.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+AWX_DIR = ROOT / "extensions" / "awx"
+# AWX JobTemplateSurveySpec.ALLOWED_TYPES: question type -> Python type of a default / answer.
+AWX_TYPES: dict[str, tuple[type, ...]] = {
+    "text": (str,), "textarea": (str,), "password": (str,), "multiplechoice": (str,), "multiselect": (str,),
+    "integer": (int,), "float": (float, int),
+}
+CONDITIONAL_KEYS = ("when", "failed_when", "changed_when", "until")
+
+
+def _load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("generate_surveys", AWX_DIR / "generate_surveys.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look the module up in sys.modules while the class is created.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+generator = _load_generator()
+
+
+def _surveys(root: Path = ROOT) -> dict[str, Any]:
+    return yaml.safe_load((root / "extensions" / "awx" / "surveys.yml").read_text())
+
+
+def _role_options(root: Path, role: str) -> dict[str, dict[str, Any]]:
+    """Top-level variables of every entry point of a role, as declared in its argument specs."""
+    path = root / "roles" / role / "meta" / "argument_specs.yml"
+    specs = (yaml.safe_load(path.read_text()) or {}).get("argument_specs", {}) if path.is_file() else {}
+    options: dict[str, dict[str, Any]] = {}
+    for entry_point in specs.values():
+        options.update((entry_point or {}).get("options") or {})
+    return options
+
+
+def awx_survey_errors(survey: dict[str, Any]) -> list[str]:
+    """What AWX's survey_spec endpoint (JobTemplateSurveySpec._validate_spec_data) would reject."""
+    errors = []
+    for key, kind in (("name", str), ("description", str), ("spec", list)):
+        if not isinstance(survey.get(key), kind):
+            errors.append(f"survey {key!r} missing or not a {kind.__name__}")
+    if errors:
+        return errors
+    if not survey["spec"]:
+        return ["'spec' doesn't contain any items"]
+    variables: set[str] = set()
+    for index, question in enumerate(survey["spec"]):
+        for key, kind in (("type", str), ("question_name", str), ("variable", str), ("required", bool)):
+            if not isinstance(question.get(key), kind):
+                errors.append(f"question {index}: {key!r} missing or not a {kind.__name__}")
+        if errors:
+            continue
+        if question["variable"] in variables:
+            errors.append(f"question {index}: variable {question['variable']} duplicated")
+        variables.add(question["variable"])
+        qtype = question["type"]
+        if qtype not in AWX_TYPES:
+            errors.append(f"question {index}: type {qtype} not allowed")
+            continue
+        default = question.get("default", "")
+        if default != "" and (not isinstance(default, AWX_TYPES[qtype]) or isinstance(default, bool)):
+            errors.append(f"question {index}: default {default!r} is not a {qtype}")
+        for key in ("min", "max"):
+            if question.get(key) is not None and not isinstance(question[key], int):
+                errors.append(f"question {index}: {key} must be an integer")
+        if qtype in ("multiplechoice", "multiselect"):
+            if "choices" not in question:
+                errors.append(f"question {index}: {qtype} must list choices")
+            elif "default" in question:
+                defaults = question["default"].splitlines() if isinstance(question["default"], str) else []
+                if qtype == "multiplechoice" and len(defaults) > 1:
+                    errors.append(f"question {index}: one default only")
+                if any(item not in question["choices"] for item in defaults):
+                    errors.append(f"question {index}: default not among the choices")
+        if isinstance(default, str) and default.startswith("$encrypted$"):
+            errors.append(f"question {index}: $encrypted$ is reserved")
+    return errors
+
+
+def survey_drift(surveys: dict[str, Any], root: Path) -> list[str]:
+    """Every way a committed question differs from the role variable it sets (empty when they agree)."""
+    problems: list[str] = []
+    stage_questions: dict[str, dict[str, Any]] = {}
+    for stage in surveys["llmops_awx_stages"]:
+        options: dict[str, tuple[str, dict[str, Any]]] = {}
+        for role in stage["roles"]:
+            options.update({name: (role, spec or {}) for name, spec in _role_options(root, role).items()})
+        for question in stage["survey"]["spec"]:
+            variable = question["variable"]
+            stage_questions[variable] = question
+            where = f"{stage['name']}: {variable}"
+            if variable not in options:
+                problems.append(f"{where} is not a top-level variable of {stage['roles']}")
+                continue
+            role, spec = options[variable]
+            problems.extend(f"{where} ({role}): {p}" for p in _question_problems(question, spec))
+    for question in surveys["llmops_awx_workflow"]["survey"]["spec"]:
+        if stage_questions.get(question["variable"]) != question:
+            problems.append(f"workflow: {question['variable']} differs from its stage question")
+    return problems
+
+
+def _question_problems(question: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    option_type = spec.get("type", "str")
+    choices = spec.get("choices")
+    problems = []
+    if option_type == "bool":
+        expected_type, expected_choices = "multiplechoice", ["true", "false"]
+    elif choices:
+        expected_type, expected_choices = "multiplechoice", [str(choice) for choice in choices]
+    else:
+        expected_type = {"int": "integer", "float": "float", "str": "text", "path": "text"}.get(option_type, "?")
+        expected_choices = None
+        if expected_type == "text" and (spec.get("no_log") or question["type"] == "password"):
+            expected_type = "password"
+    if question["type"] != expected_type:
+        problems.append(f"type {question['type']} but the {option_type} option needs {expected_type}")
+    if question.get("choices") != expected_choices:
+        problems.append(f"choices {question.get('choices')} but the role declares {choices}")
+    if bool(question["required"]) != bool(spec.get("required", False)):
+        problems.append(f"required {question['required']} but the role says {spec.get('required', False)}")
+    if spec.get("default") is None:
+        if "default" in question:
+            problems.append(f"default {question['default']!r} but the role declares none")
+    else:
+        default = spec["default"]
+        expected = ("true" if default else "false") if option_type == "bool" else str(default) if choices else default
+        got = question.get("default")
+        same_type = type(got) is type(expected) or option_type == "float"
+        if got != expected or not same_type:
+            problems.append(f"default {got!r} but the role's default is {default!r}")
+    return problems
+
+
+def _bare_bool_conditionals(root: Path, role: str, variables: set[str]) -> list[str]:
+    """Conditionals that use a bool variable without ``| bool``: AWX answers it as the string "true"/"false"."""
+    found = []
+    for path in sorted((root / "roles" / role).glob("*/*.yml")):
+        if path.parent.name not in ("tasks", "handlers"):
+            continue
+        text = path.read_text()
+        for variable in variables:
+            for match in re.finditer(rf"\b{variable}\b(?!\s*\|\s*bool)", text):
+                line = text.count("\n", 0, match.start()) + 1
+                line_text = text.splitlines()[line - 1]
+                key_line = line_text.lstrip("- ").split(":", 1)[0]
+                if key_line in CONDITIONAL_KEYS or (line_text.strip().startswith("- ") and _in_conditional(text, line)):
+                    found.append(f"{path.relative_to(root)}:{line}: {line_text.strip()}")
+    return found
+
+
+def _in_conditional(text: str, line: int) -> bool:
+    """Whether line ``line`` is an item of a ``when:``-style list."""
+    lines = text.splitlines()[: line - 1]
+    for previous in reversed(lines):
+        stripped = previous.strip()
+        if stripped.startswith("- "):
+            continue
+        return stripped.rstrip(":") in CONDITIONAL_KEYS
+    return False
+
+
+# --- the committed surveys ---------------------------------------------------------------------------------
+
+
+def test_committed_surveys_are_what_the_generator_makes_now() -> None:
+    expected, _ = generator.build_surveys(ROOT)
+    committed = (AWX_DIR / "surveys.yml").read_text()
+    assert committed == generator.render(expected), (
+        "extensions/awx/surveys.yml is stale (a role or stage playbook changed): "
+        "run .venv/bin/python extensions/awx/generate_surveys.py and commit the result")
+
+
+def test_committed_questions_match_role_argument_specs() -> None:
+    assert survey_drift(_surveys(), ROOT) == []
+
+
+def test_every_stage_has_a_job_template_entry_in_order() -> None:
+    stages = [stage["name"] for stage in _surveys()["llmops_awx_stages"]]
+    assert stages == ["provision", "deploy", "observe", "benchmark", "teardown"]
+
+
+@pytest.mark.parametrize("stage", [s["name"] for s in _surveys()["llmops_awx_stages"]] + ["workflow"])
+def test_non_empty_surveys_are_valid_for_awx(stage: str) -> None:
+    surveys = _surveys()
+    entry = surveys["llmops_awx_workflow"] if stage == "workflow" else next(
+        s for s in surveys["llmops_awx_stages"] if s["name"] == stage)
+    # An empty survey is not sent: awx_setup.yml disables it (AWX rejects a spec without items).
+    if entry["survey"]["spec"]:
+        assert awx_survey_errors(entry["survey"]) == []
+
+
+def test_surveyed_bool_variables_are_converted_where_tested() -> None:
+    problems = []
+    for stage in _surveys()["llmops_awx_stages"]:
+        bools = {q["variable"] for q in stage["survey"]["spec"] if q.get("choices") == ["true", "false"]}
+        for role in stage["roles"]:
+            problems.extend(_bare_bool_conditionals(ROOT, role, bools & set(_role_options(ROOT, role))))
+    assert problems == [], "survey answers are strings; add `| bool`:\n" + "\n".join(problems)
+
+
+def test_a_real_role_change_is_detected_as_drift(tmp_path: Path) -> None:
+    surveys = _surveys()
+    stage = next((s for s in surveys["llmops_awx_stages"] if s["survey"]["spec"]), None)
+    if stage is None:
+        pytest.skip("no stage playbook runs a role with survey-able variables yet")
+    question = stage["survey"]["spec"][0]
+    shutil.copytree(ROOT / "roles", tmp_path / "roles")
+    for role in stage["roles"]:
+        path = tmp_path / "roles" / role / "meta" / "argument_specs.yml"
+        text = path.read_text()
+        if re.search(rf"^\s+{question['variable']}:\s*$", text, re.MULTILINE):
+            path.write_text(re.sub(rf"^(\s+){question['variable']}:\s*$", r"\1renamed_variable:", text,
+                                   count=1, flags=re.MULTILINE))
+    problems = survey_drift(surveys, tmp_path)
+    assert any(question["variable"] in p and "not a top-level variable" in p for p in problems), problems
+
+
+# --- the generator and the drift check on a synthetic collection ---------------------------------------------
+
+DEMO_SPEC: dict[str, Any] = {
+    "argument_specs": {"main": {"short_description": "demo", "options": {
+        "demo_backend": {"type": "str", "choices": ["vllm", "llama_cpp"], "default": "vllm", "description": "B."},
+        "demo_replicas": {"type": "int", "default": 2, "description": "Replicas."},
+        "demo_slo_ttft_s": {"type": "float", "default": 0.5, "description": "TTFT SLO."},
+        "demo_enabled": {"type": "bool", "default": True, "description": "On."},
+        "demo_api_key": {"type": "str", "default": "", "no_log": True, "description": "Key."},
+        "demo_model_dir": {"type": "path", "default": "/models", "description": "Dir."},
+        "demo_namespace": {"type": "str", "required": True, "description": "Namespace."},
+        "demo_parallel": {"type": "int", "description": "From the preset."},
+        "demo_render_dir": {"type": "str", "default": "{{ llmops_render_dir | default('') }}", "description": "R."},
+        "demo_extra_args": {"type": "list", "elements": "str", "default": [], "description": "Args."},
+    }}},
+}
+DEMO_PLAYBOOK = [{"name": "Deploy", "hosts": "localhost", "gather_facts": False, "tasks": [
+    {"name": "Demo", "ansible.builtin.include_role": {"name": "llmops.oke.demo"}},
+]}]
+MUTATIONS = {
+    "int default": ("demo_replicas", "default", 3),
+    "float default": ("demo_slo_ttft_s", "default", 0.25),
+    "bool default": ("demo_enabled", "default", False),
+    "choices": ("demo_backend", "choices", ["vllm", "llama_cpp", "tgi"]),
+    "str default": ("demo_model_dir", "default", "/data"),
+    "type": ("demo_replicas", "type", "str"),
+    "required": ("demo_namespace", "required", False),
+}
+
+
+@pytest.fixture
+def demo_root(tmp_path: Path) -> Path:
+    """A collection with one role and a deploy playbook that runs it, plus generated surveys."""
+    (tmp_path / "roles" / "demo" / "meta").mkdir(parents=True)
+    (tmp_path / "roles" / "demo" / "tasks").mkdir()
+    (tmp_path / "roles" / "demo" / "meta" / "argument_specs.yml").write_text(yaml.safe_dump(DEMO_SPEC))
+    (tmp_path / "roles" / "demo" / "tasks" / "main.yml").write_text(
+        "- name: Use\n  ansible.builtin.debug:\n    msg: on\n  when: demo_enabled | bool\n")
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "deploy.yml").write_text(yaml.safe_dump(DEMO_PLAYBOOK))
+    (tmp_path / "playbooks" / "site.yml").write_text("- ansible.builtin.import_playbook: deploy.yml\n")
+    (tmp_path / "extensions" / "awx").mkdir(parents=True)
+    shutil.copy2(AWX_DIR / "stages.yml", tmp_path / "extensions" / "awx" / "stages.yml")
+    assert generator.main(["--root", str(tmp_path)]) == 0
+    return tmp_path
+
+
+def _mutate(root: Path, variable: str, key: str, value: Any) -> None:
+    path = root / "roles" / "demo" / "meta" / "argument_specs.yml"
+    spec = yaml.safe_load(path.read_text())
+    spec["argument_specs"]["main"]["options"][variable][key] = value
+    path.write_text(yaml.safe_dump(spec))
+
+
+def test_generator_maps_types_choices_defaults(demo_root: Path) -> None:
+    deploy = next(s for s in _surveys(demo_root)["llmops_awx_stages"] if s["name"] == "deploy")
+    assert deploy["roles"] == ["demo"]
+    by_variable = {q["variable"]: q for q in deploy["survey"]["spec"]}
+    assert set(by_variable) == {"demo_backend", "demo_replicas", "demo_slo_ttft_s", "demo_enabled", "demo_api_key",
+                                "demo_model_dir", "demo_namespace"}
+    backend = by_variable["demo_backend"]
+    assert (backend["type"], backend["choices"], backend["default"]) == (
+        "multiplechoice", ["vllm", "llama_cpp"], "vllm")
+    assert by_variable["demo_replicas"]["type"] == "integer" and by_variable["demo_replicas"]["default"] == 2
+    assert by_variable["demo_slo_ttft_s"]["type"] == "float" and by_variable["demo_slo_ttft_s"]["default"] == 0.5
+    enabled = by_variable["demo_enabled"]
+    assert (enabled["type"], enabled["choices"], enabled["default"]) == ("multiplechoice", ["true", "false"], "true")
+    assert by_variable["demo_api_key"]["type"] == "password"
+    assert by_variable["demo_model_dir"]["type"] == "text"
+    assert by_variable["demo_namespace"]["required"] is True and "default" not in by_variable["demo_namespace"]
+    assert awx_survey_errors(deploy["survey"]) == []
+    assert survey_drift(_surveys(demo_root), demo_root) == []
+    workflow = _surveys(demo_root)["llmops_awx_workflow"]["survey"]
+    assert [q["variable"] for q in workflow["spec"]] == [q["variable"] for q in deploy["survey"]["spec"]]
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_drift_in_a_role_fails_the_check_and_the_generator(demo_root: Path, mutation: str) -> None:
+    variable, key, value = MUTATIONS[mutation]
+    _mutate(demo_root, variable, key, value)
+    problems = survey_drift(_surveys(demo_root), demo_root)
+    assert any(variable in problem for problem in problems), problems
+    # 1: surveys.yml is stale; 2: the role itself became inconsistent (e.g. an int default on a str option).
+    assert generator.main(["--root", str(demo_root), "--check"]) in (1, 2)
+
+
+def test_removed_variable_fails_the_check(demo_root: Path) -> None:
+    path = demo_root / "roles" / "demo" / "meta" / "argument_specs.yml"
+    spec = yaml.safe_load(path.read_text())
+    del spec["argument_specs"]["main"]["options"]["demo_replicas"]
+    path.write_text(yaml.safe_dump(spec))
+    problems = survey_drift(_surveys(demo_root), demo_root)
+    assert problems == ["deploy: demo_replicas is not a top-level variable of ['demo']"]
+
+
+def test_a_hand_edited_question_fails_the_check(demo_root: Path) -> None:
+    surveys = _surveys(demo_root)
+    deploy = next(s for s in surveys["llmops_awx_stages"] if s["name"] == "deploy")
+    next(q for q in deploy["survey"]["spec"] if q["variable"] == "demo_backend")["choices"].append("tgi")
+    problems = survey_drift(surveys, demo_root)
+    assert any("demo_backend" in p and "choices" in p for p in problems), problems
+
+
+def test_site_playbook_imports_are_followed(demo_root: Path) -> None:
+    uses = generator.playbook_roles(demo_root / "playbooks" / "site.yml", demo_root).uses
+    assert [use.role for use in uses] == ["demo"]
+
+
+def test_templated_role_name_needs_an_explicit_role_list(demo_root: Path) -> None:
+    (demo_root / "playbooks" / "deploy.yml").write_text(yaml.safe_dump([{"name": "x", "hosts": "localhost", "tasks": [
+        {"name": "Backend", "ansible.builtin.include_role": {"name": "llmops.oke.{{ backend }}"}}]}]))
+    with pytest.raises(generator.SurveyError, match="list the stage's roles"):
+        generator.build_surveys(demo_root)
+
+
+def test_bare_bool_conditional_is_reported(demo_root: Path) -> None:
+    tasks = demo_root / "roles" / "demo" / "tasks" / "main.yml"
+    assert _bare_bool_conditionals(demo_root, "demo", {"demo_enabled"}) == []
+    tasks.write_text("- name: Use\n  ansible.builtin.debug:\n    msg: on\n  when:\n    - demo_enabled\n")
+    assert _bare_bool_conditionals(demo_root, "demo", {"demo_enabled"}) == [
+        "roles/demo/tasks/main.yml:5: - demo_enabled"]
