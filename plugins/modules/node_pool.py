@@ -17,7 +17,7 @@ description:
     O(force_replace=true).
   - Covers GPU pools (for example C(VM.GPU.A10.1)) and Arm pools (C(VM.Standard.A1.Flex) with O(node_shape_config)).
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT

@@ -12,7 +12,7 @@ description:
   - Returns the node pools of a compartment (optionally of one cluster, or one by name or OCID), every page.
   - Node pools in state C(DELETED) are left out unless O(include_deleted=true).
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
 attributes:

@@ -94,3 +94,49 @@ def identity_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[
                 expected = kind if isinstance(kind, str) else " or ".join(kind)
                 errors.append(f"{option} must be an OCID of a {expected}, got '{item}'")
     return errors
+
+
+# The part of an ApiSpecification the api_deployment module manages: leaves are None, lists hold one shape.
+MANAGED_SPECIFICATION_SHAPE: dict[str, Any] = {
+    "routes": [{
+        "path": None,
+        "methods": None,
+        "backend": {"type": None, "url": None, "connect_timeout_in_seconds": None, "read_timeout_in_seconds": None,
+                    "send_timeout_in_seconds": None, "is_ssl_verify_disabled": None},
+    }],
+    "request_policies": {
+        "rate_limiting": {"rate_in_requests_per_second": None, "rate_key": None},
+        "usage_plans": {"token_locations": None},
+        "cors": {"allowed_origins": None, "allowed_methods": None, "allowed_headers": None, "exposed_headers": None,
+                 "is_allow_credentials_enabled": None, "max_age_in_seconds": None},
+        "authentication": {"type": None, "is_anonymous_access_allowed": None, "token_header": None,
+                           "token_auth_scheme": None, "max_clock_skew_in_seconds": None, "issuers": None,
+                           "audiences": None,
+                           "public_keys": {"type": None, "uri": None, "is_ssl_verify_disabled": None,
+                                           "max_cache_duration_in_hours": None}},
+    },
+    "logging_policies": {"access_log": {"is_enabled": None}, "execution_log": {"is_enabled": None, "log_level": None}},
+}
+
+
+def _shape(value: Any, shape: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return value
+        kept = {key: _shape(value.get(key), sub) for key, sub in shape.items()}
+        kept = {key: item for key, item in kept.items() if item not in (None, {}, [])}
+        return kept or None
+    if isinstance(shape, list):
+        return [_shape(item, shape[0]) for item in value] if isinstance(value, list) else value
+    return value
+
+
+def canonical_specification(specification: dict[str, Any] | None) -> dict[str, Any]:
+    """``specification`` cut to the managed shape, with unset (None) and empty sections dropped.
+
+    Desired and current specifications both pass through here, so they compare as wholes: a policy
+    present on OCI but not requested is a difference, fields OCI adds outside the shape are not.
+    """
+    return _shape(specification, MANAGED_SPECIFICATION_SHAPE) or {}

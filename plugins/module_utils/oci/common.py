@@ -18,6 +18,8 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.llmops.oke.plugins.module_utils.oci.auth import build_config_and_signer
+
 try:
     import requests
 
@@ -317,52 +319,3 @@ class OCIModule(AnsibleModule):
         if HAS_OCI and isinstance(cause, oci.exceptions.ServiceError):
             details = {"status": cause.status, "code": cause.code, "opc_request_id": cause.request_id}
         self.fail_json(msg=f"{sentence}: {error_summary(error)}.", error=details, **result)
-
-
-def _read_text(path: str) -> str:
-    with open(path, encoding="utf-8") as handle:
-        return handle.read().strip()
-
-
-def build_config_and_signer(params: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """Config dict and signer for ``params['auth_type']`` (signer None means: the SDK signs from config)."""
-    auth_type = params.get("auth_type") or "api_key"
-    region = params.get("region")
-    if auth_type == "instance_principal":
-        signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner()
-        return {"region": region or signer.region, "tenancy": signer.tenancy_id}, signer
-    if auth_type == "resource_principal":
-        signer = oci.auth.signers.get_resource_principals_signer()
-        return {"region": region or signer.region, "tenancy": signer.tenancy_id}, signer
-
-    config: dict[str, Any] = {}
-    config_file = params.get("config_file_location")
-    profile = params.get("config_profile_name") or "DEFAULT"
-    inline_identity = params.get("api_user") and params.get("tenancy") and params.get("api_user_fingerprint")
-    if config_file or not inline_identity:
-        config = oci.config.from_file(
-            file_location=config_file or oci.config.DEFAULT_LOCATION, profile_name=profile
-        )
-    overrides = {
-        "user": params.get("api_user"),
-        "fingerprint": params.get("api_user_fingerprint"),
-        "key_file": params.get("api_user_key_file"),
-        "pass_phrase": params.get("api_user_key_pass_phrase"),
-        "tenancy": params.get("tenancy"),
-        "region": region,
-    }
-    config.update({key: value for key, value in overrides.items() if value})
-    if auth_type == "security_token":
-        token = _read_text(config["security_token_file"])
-        private_key = oci.signer.load_private_key_from_file(config["key_file"], config.get("pass_phrase"))
-        return config, oci.auth.signers.SecurityTokenSigner(token, private_key)
-    oci.config.validate_config(config)
-    signer = oci.signer.Signer(
-        tenancy=config["tenancy"],
-        user=config["user"],
-        fingerprint=config["fingerprint"],
-        private_key_file_location=config.get("key_file"),
-        pass_phrase=config.get("pass_phrase"),
-        private_key_content=config.get("key_content"),
-    )
-    return config, signer

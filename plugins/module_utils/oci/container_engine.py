@@ -22,13 +22,17 @@ class ContainerEngineResource(OCIResource):
     def __init__(self, module: Any) -> None:
         super().__init__(module)
         self.client = module.client(oci.container_engine.ContainerEngineClient)
+        self._work_request_compartments: dict[str, str | None] = {}
 
     def get_work_request(self, work_request_id: str) -> dict[str, Any]:
-        return model_to_dict(self.module.call(self.client.get_work_request, work_request_id).data)
+        work_request = model_to_dict(self.module.call(self.client.get_work_request, work_request_id).data)
+        self._work_request_compartments[work_request_id] = work_request.get("compartment_id")
+        return work_request
 
     def list_work_request_errors(self, work_request_id: str) -> list[dict[str, Any]]:
-        return self.module.list_all(self.client.list_work_request_errors, self.params["compartment_id"],
-                                    work_request_id)
+        # The errors API wants the compartment; the work request itself names it (add-ons have no option for it).
+        compartment = self._work_request_compartments.get(work_request_id) or self.params.get("compartment_id")
+        return self.module.list_all(self.client.list_work_request_errors, compartment, work_request_id)
 
 
 def image_flavour(shape: str) -> str:

@@ -106,9 +106,21 @@ class OCIResource:
         """The work request's own error records (``code``, ``message``)."""
         raise NotImplementedError
 
+    def resource_id(self, resource: dict[str, Any]) -> str:
+        """What get() takes to re-read ``resource`` (its OCID by default)."""
+        return resource["id"]
+
+    def comparable(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """``resource`` in the shape desired() uses, when OCI's shape compares badly (lists of key/value)."""
+        return resource
+
     def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
         """What check mode reports for a resource that would be created."""
         return dict(desired)
+
+    def predicted_update(self, current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+        """What check mode reports for a resource that would be updated in place."""
+        return merge_desired(current, desired, self.exact_fields)
 
     # ---- machinery ----------------------------------------------------------------------
     def immutable_changes(self, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> list[str]:
@@ -180,11 +192,12 @@ class OCIResource:
             result[self.result_key], result["work_request_ids"] = self._create_and_wait(desired)
             return result
 
-        fields = differing_fields(desired, current, self.exact_fields)
+        comparable = self.comparable(current)
+        fields = differing_fields(desired, comparable, self.exact_fields)
         if not fields:
             return {"changed": False, self.result_key: current, "diff": {"before": {}, "after": {}}}
-        result = {"changed": True, "diff": diff_of(desired, current, fields, self.exact_fields)}
-        blocked = self.immutable_changes(desired, current, fields)
+        result = {"changed": True, "diff": diff_of(desired, comparable, fields, self.exact_fields)}
+        blocked = self.immutable_changes(desired, comparable, fields)
         if blocked and not self.params.get(self.replace_option):
             self.module.fail_json(
                 msg=f"Cannot change {', '.join(blocked)} of {self.describe(current)} in place: OCI does not "
@@ -193,7 +206,7 @@ class OCIResource:
                 immutable_fields=blocked, diff=result["diff"],
             )
         if self.module.check_mode:
-            result[self.result_key] = merge_desired(current, desired, self.exact_fields)
+            result[self.result_key] = self.predicted_update(current, desired)
             result["replaced"] = bool(blocked)
             return result
         if blocked:
@@ -205,7 +218,7 @@ class OCIResource:
             return result
         work_request_id = self._guard("update", current, self.update, current, desired, fields)
         self.wait(work_request_id, current, "update")
-        result[self.result_key] = self._guard("read back", current, self.get, current["id"])
+        result[self.result_key] = self._guard("read back", current, self.get, self.resource_id(current))
         result["work_request_ids"] = [work_request_id] if work_request_id else []
         return result
 
