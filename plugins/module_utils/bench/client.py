@@ -82,6 +82,7 @@ class RequestRecord:
     scheduled: float = 0.0
     start: float = 0.0
     connected: float | None = None
+    sent: float | None = None  # when the request bytes were handed to the kernel
     headers_at: float | None = None
     first_content_at: float | None = None
     end: float | None = None
@@ -495,6 +496,7 @@ class OpenAIClient:
         self._active[id(ex)] = (conn, ex)
         try:
             conn.transport.write(wire)  # type: ignore[union-attr]
+            record.sent = time.perf_counter()
             await future
         finally:
             self._active.pop(id(ex), None)

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Client-added error and CPU cost of the benchmark engine, against the synthetic server's truth.
+
+The synthetic server runs in its own process pinned to one core, the client in this process pinned
+to another; both timestamp with CLOCK_MONOTONIC (``time.perf_counter``), so the error is simply
+client measurement minus server truth:
+
+* TTFT added   = client TTFT - (server first content chunk sent - server request received)
+* first-chunk receive delay = client first chunk seen - server first chunk sent
+* ITL added    = client ITL - server ITL, with server ITL = (done sent - first sent) / (n - 1)
+* gap error    = |client inter-chunk gap - server inter-chunk gap| over every chunk
+* server lag   = chunk sent - chunk scheduled (when it grows, the fixture is saturated)
+* client CPU per token = process CPU time of the client over the level / chunks received
+
+Usage: ``bench_client_accuracy.py [--levels 1,16,64,256] [--tokens 50] [--itl-ms 20] [--markdown F]``.
+Each level is bounded (a few rounds of requests); the whole run stays under three minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "build" / "collections"))
+link = REPO / "build" / "collections" / "ansible_collections" / "llmops" / "oke"
+if not link.exists():
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(REPO, target_is_directory=True)
+
+from ansible_collections.llmops.oke.plugins.module_utils.bench.client import (  # noqa: E402
+    Endpoint,
+    OpenAIClient,
+    RequestSpec,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.bench.load import LoadShape, run_level  # noqa: E402
+
+
+def _pct(values: list[float], q: float) -> float:
+    data = sorted(values)
+    pos = (len(data) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(data) - 1)
+    return data[low] + (data[high] - data[low]) * (pos - low)
+
+
+def start_server(ttft_ms: float, itl_ms: float, cpu: int | None) -> tuple[subprocess.Popen, int]:
+    cmd = [sys.executable, str(REPO / "tests" / "fixtures" / "synthetic_llm_server.py"), "--ttft-ms", str(ttft_ms),
+           "--itl-ms", str(itl_ms)]
+    if cpu is not None:
+        cmd += ["--cpu", str(cpu)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    if not line.startswith("READY"):
+        proc.kill()
+        raise RuntimeError(f"synthetic server did not start: {line!r}")
+    return proc, int(line.split()[1])
+
+
+def fetch_truth(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_truth", timeout=60) as response:
+        return json.loads(response.read())
+
+
+async def run_level_measured(base_url: str, concurrency: int, requests: int, tokens: int) -> tuple[list, float, float]:
+    client = OpenAIClient(Endpoint(base_url=base_url, model="synthetic", stall_timeout_s=30))
+    specs = [RequestSpec(prompt="benchmark accuracy probe", max_tokens=tokens, request_id=f"c{concurrency}")]
+    shape = LoadShape(mode="closed", concurrency=concurrency, max_requests=requests, warmup_requests=concurrency)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    level = await run_level(client, specs, shape)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    await client.close()
+    return level.records, cpu, wall
+
+
+def analyse(records: list, truth: dict, ttft_s: float, itl_s: float, cpu_s: float) -> dict:
+    ttft_added, client_part, ingress, first_rx, itl_added, gap_err, server_lag = [], [], [], [], [], [], []
+    chunks = 0
+    errors = 0
+    for r in records:
+        chunks += len(r.content_times)
+        if r.warmup:
+            continue
+        if not r.ok:
+            errors += 1
+            continue
+        t = truth[r.request_id]
+        sent = t["chunk_sent"]
+        ttft_added.append(r.ttft_s - (sent[0] - t["received"]))
+        first_rx.append(r.first_content_at - sent[0])
+        # the client's own share: building and writing the request, then seeing the first chunk late
+        client_part.append((r.sent - r.start) + (r.first_content_at - sent[0]))
+        ingress.append(t["received"] - r.sent)
+        itl_added.append(r.itl_s - (t["done_sent"] - sent[0]) / (len(sent) - 1))
+        client_gaps = r.chunk_gaps_s
+        truth_gaps = [b - a for a, b in itertools.pairwise(sent)]
+        gap_err.extend(abs(c - s) for c, s in zip(client_gaps, truth_gaps))  # noqa: B905
+        server_lag.extend(s - (t["received"] + ttft_s + i * itl_s) for i, s in enumerate(sent))
+    ms = 1000.0
+    return {
+        "requests": len(ttft_added),
+        "errors": errors,
+        "ttft_added_ms_p50": _pct(ttft_added, 0.5) * ms,
+        "ttft_added_ms_p99": _pct(ttft_added, 0.99) * ms,
+        "first_chunk_rx_delay_ms_p50": _pct(first_rx, 0.5) * ms,
+        "ttft_client_share_ms_p50": _pct(client_part, 0.5) * ms,
+        "ttft_client_share_ms_p99": _pct(client_part, 0.99) * ms,
+        "request_ingress_ms_p50": _pct(ingress, 0.5) * ms,
+        "itl_added_ms_mean": statistics.fmean(itl_added) * ms,
+        "itl_added_ms_max_abs": max(abs(x) for x in itl_added) * ms,
+        "gap_abs_error_ms_mean": statistics.fmean(gap_err) * ms,
+        "gap_abs_error_ms_p99": _pct(gap_err, 0.99) * ms,
+        "server_lag_ms_p50": _pct(server_lag, 0.5) * ms,
+        "server_lag_ms_p99": _pct(server_lag, 0.99) * ms,
+        "client_cpu_us_per_token": cpu_s / max(chunks, 1) * 1e6,
+        "chunks": chunks,
+    }
+
+
+def markdown(rows: list[dict], args: argparse.Namespace) -> str:
+    header = ("| concurrency | requests | TTFT added p50 ms | TTFT added p99 ms | client share of TTFT p50/p99 ms "
+              "| request ingress p50 ms | 1st chunk rx delay p50 ms "
+              "| ITL added mean ms | gap abs err mean ms | gap abs err p99 ms | server lag p50/p99 ms "
+              "| client CPU µs/token | errors |")
+    lines = [header, "|" + "---|" * 13]
+    for row in rows:
+        lines.append(
+            f"| {row['concurrency']} | {row['requests']} | {row['ttft_added_ms_p50']:.3f} | "
+            f"{row['ttft_added_ms_p99']:.3f} | {row['ttft_client_share_ms_p50']:.3f}/"
+            f"{row['ttft_client_share_ms_p99']:.3f} | {row['request_ingress_ms_p50']:.3f} | "
+            f"{row['first_chunk_rx_delay_ms_p50']:.3f} | "
+            f"{row['itl_added_ms_mean']:.4f} | {row['gap_abs_error_ms_mean']:.3f} | "
+            f"{row['gap_abs_error_ms_p99']:.3f} | "
+            f"{row['server_lag_ms_p50']:.2f}/{row['server_lag_ms_p99']:.2f} | {row['client_cpu_us_per_token']:.1f} | "
+            f"{row['errors']} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="1,16,64,256")
+    parser.add_argument("--tokens", type=int, default=50)
+    parser.add_argument("--ttft-ms", type=float, default=50.0)
+    parser.add_argument("--itl-ms", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=2, help="requests per user at each level")
+    parser.add_argument("--client-cpu", type=int, default=0)
+    parser.add_argument("--server-cpu", type=int, default=1)
+    parser.add_argument("--json", help="write the rows as JSON here")
+    args = parser.parse_args()
+    if args.client_cpu >= 0:
+        os.sched_setaffinity(0, {args.client_cpu})
+    proc, port = start_server(args.ttft_ms, args.itl_ms, args.server_cpu if args.server_cpu >= 0 else None)
+    rows = []
+    try:
+        for level in [int(x) for x in args.levels.split(",")]:
+            requests = max(10, level * args.rounds)
+            records, cpu, wall = asyncio.run(run_level_measured(f"http://127.0.0.1:{port}", level, requests,
+                                                                args.tokens))
+            row = {"concurrency": level, "wall_s": wall,
+                   **analyse(records, fetch_truth(port), args.ttft_ms / 1000, args.itl_ms / 1000, cpu)}
+            rows.append(row)
+            sys.stderr.write(json.dumps(row) + "\n")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(f"# tokens/request={args.tokens}, TTFT={args.ttft_ms} ms, ITL={args.itl_ms} ms, "
+          f"client CPU {args.client_cpu}, server CPU {args.server_cpu}, os.cpu_count()={os.cpu_count()}\n")
+    print(markdown(rows, args))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

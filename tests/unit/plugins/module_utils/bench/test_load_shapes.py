@@ -1,0 +1,71 @@
+"""Closed and open loop shapes, warm-up exclusion, stop conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import time
+
+import pytest
+
+from ansible_collections.llmops.oke.plugins.module_utils.bench.client import Endpoint, OpenAIClient, RequestSpec
+from ansible_collections.llmops.oke.plugins.module_utils.bench.load import LoadShape, arrival_offsets, run_level
+
+
+def _run(base_url: str, shape: LoadShape, progress=None):
+    async def main():
+        client = OpenAIClient(Endpoint(base_url=base_url, model="m"))
+        try:
+            return await run_level(client, [RequestSpec(prompt="p", max_tokens=4, request_id="x")], shape,
+                                   progress=progress, progress_interval_s=0.1)
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+def test_closed_loop_keeps_n_users_busy_and_excludes_warmup(llm_server) -> None:
+    events = []
+    run = _run(llm_server.base_url, LoadShape(concurrency=4, max_requests=12, warmup_requests=3), events.append)
+    measured = [r for r in run.records if not r.warmup]
+    assert len(measured) == 12 and sum(r.warmup for r in run.records) == 3
+    assert all(r.start >= run.start for r in measured)
+    # 4 users, 12 requests of ~0.08 s: three waves, not twelve
+    assert run.end - run.start < 12 * 0.08 * 0.6
+    in_flight_peak = max(sum(1 for o in measured if o.start <= r.start < o.end) for r in measured)
+    assert in_flight_peak == 4
+    assert events[-1]["final"] and events[-1]["completed"] == 12 and events[-1]["errors"] == 0
+    assert events[-1]["p50_ttft_s"] > 0.05
+
+
+def test_duration_stop(llm_server) -> None:
+    t0 = time.perf_counter()
+    run = _run(llm_server.base_url, LoadShape(concurrency=2, duration_s=0.5))
+    assert 0.45 <= time.perf_counter() - t0 < 2.0
+    assert 6 <= len(run.records) <= 20
+
+
+def test_open_loop_fixed_rate_sends_on_schedule(llm_server) -> None:
+    run = _run(llm_server.base_url, LoadShape(mode="open", rate_rps=20, arrival="fixed", max_requests=10,
+                                              concurrency=64))
+    starts = sorted(r.start - run.start for r in run.records)
+    assert len(starts) == 10
+    assert starts[-1] == pytest.approx(0.45, abs=0.05)
+    lags = [r.start - r.scheduled for r in run.records]
+    assert max(lags) < 0.06
+
+
+def test_poisson_arrivals_have_the_requested_mean_rate() -> None:
+    offsets = arrival_offsets(LoadShape(mode="open", rate_rps=10, max_requests=2000, seed=3), 2000)
+    gaps = [b - a for a, b in itertools.pairwise(offsets)]
+    assert statistics.fmean(gaps) == pytest.approx(0.1, rel=0.08)
+    assert statistics.pstdev(gaps) == pytest.approx(0.1, rel=0.15)  # exponential: stddev == mean
+    assert arrival_offsets(LoadShape(mode="open", rate_rps=4, arrival="fixed", max_requests=3), 3) == [0, 0.25, 0.5]
+
+
+@pytest.mark.parametrize("shape", [LoadShape(mode="sideways", max_requests=1), LoadShape(mode="open", max_requests=1),
+                                   LoadShape(), LoadShape(concurrency=0, max_requests=1)])
+def test_invalid_shapes_are_rejected(shape: LoadShape) -> None:
+    with pytest.raises(ValueError):
+        shape.validate()
