@@ -123,7 +123,8 @@ def test_is_ocid(value, kind, ok):
 def test_build_model_resolves_polymorphic_and_nested_models():
     details = build_model(ce_models.CreateNodePoolDetails, {
         "name": "p",
-        "node_source_details": {"source_type": "IMAGE", "image_id": "ocid1.image.oc1.iad.aaaa", "boot_volume_size_in_gbs": 60},
+        "node_source_details": {"source_type": "IMAGE", "image_id": "ocid1.image.oc1.iad.aaaa",
+                                "boot_volume_size_in_gbs": 60},
         "node_config_details": {"size": 1, "placement_configs": [{"availability_domain": "AD-1", "subnet_id": "s"}],
                                 "node_pool_pod_network_option_details": {"cni_type": "OCI_VCN_IP_NATIVE",
                                                                          "pod_subnet_ids": ["s"]}},
