@@ -92,7 +92,7 @@ def identity_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[
         for item in values:
             if item is not None and not is_ocid(item, kind):
                 expected = kind if isinstance(kind, str) else " or ".join(kind)
-                errors.append(f"{option} must be an OCID of a {expected}, got '{item}'")
+                errors.append(f"{option} must be an OCID of type {expected}, got '{item}'")
     return errors
 
 

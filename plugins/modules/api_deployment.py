@@ -1,0 +1,478 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: api_deployment
+short_description: Create, update and delete OCI API Gateway deployments (routes, auth, rate limits, CORS, logs)
+version_added: 0.1.0
+description:
+  - Ensures an API deployment exists on an OCI API Gateway gateway with the given routes and policies, or is absent.
+  - Identity is (O(compartment_id), O(gateway_id), O(name)); a found deployment is compared and updated in place.
+    Two deployments with that identity fail the task listing both OCIDs.
+  - The module owns the whole API specification. Routes and the request policies rate limiting, usage plans,
+    JWT authentication and CORS, and the logging policies, are compared as a whole, so removing one of them
+    here removes it on OCI. Route-level policies set elsewhere are not kept on update.
+  - O(path_prefix) cannot change in place; a change fails with a clear error unless O(force_replace=true).
+author:
+  - llmops.oke maintainers
+extends_documentation_fragment:
+  - llmops.oke.oci
+  - llmops.oke.oci.WAIT
+attributes:
+  check_mode:
+    support: full
+    description: Predicts exactly what a real run would change, with no write calls.
+  diff_mode:
+    support: full
+    description: Shows before/after of the fields that differ.
+options:
+  state:
+    description: Whether the deployment should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  compartment_id:
+    description: OCID of the compartment of the deployment.
+    type: str
+    required: true
+  gateway_id:
+    description: OCID of the gateway that serves the deployment.
+    type: str
+    required: true
+  name:
+    description: Display name of the deployment, unique on the gateway.
+    type: str
+    required: true
+    aliases: [display_name]
+  path_prefix:
+    description: Path prefix of every route, such as C(/llm). Starts with C(/). Required to create.
+    type: str
+  routes:
+    description: Routes to HTTP backends. Required to create.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Path of the route below O(path_prefix), such as C(/v1/chat/completions).
+        type: str
+        required: true
+      methods:
+        description: HTTP methods the route accepts.
+        type: list
+        elements: str
+        choices: [ANY, HEAD, GET, POST, PUT, PATCH, DELETE, OPTIONS]
+        default: [ANY]
+      backend_url:
+        description: URL of the HTTP backend, such as C(http://10.0.10.5:8000/v1/chat/completions).
+        type: str
+        required: true
+      connect_timeout_in_seconds:
+        description: Seconds to establish the connection to the backend (at most 75).
+        type: float
+        default: 60
+      read_timeout_in_seconds:
+        description:
+          - Seconds to wait between two reads from the backend (at most 300). The default is 300 rather than
+            OCI's 10 so that streamed LLM answers with a slow first token are not cut off.
+        type: float
+        default: 300
+      send_timeout_in_seconds:
+        description: Seconds to transmit the request to the backend (at most 300).
+        type: float
+        default: 10
+      is_ssl_verify_disabled:
+        description: Skip TLS verification of an C(https) backend.
+        type: bool
+        default: false
+  rate_limiting:
+    description: Rate limit of the whole deployment; omit for none.
+    type: dict
+    suboptions:
+      rate_in_requests_per_second:
+        description: Requests per second allowed (more than 0).
+        type: int
+        required: true
+      rate_key:
+        description: Count per client IP address (V(CLIENT_IP)) or for all clients together (V(TOTAL)).
+        type: str
+        choices: [CLIENT_IP, TOTAL]
+        default: CLIENT_IP
+  usage_plans:
+    description:
+      - Require a usage plan client token (see M(llmops.oke.api_usage_plan) and M(llmops.oke.api_subscriber));
+        requests without a valid token are rejected. Omit for none.
+    type: dict
+    suboptions:
+      token_locations:
+        description: Where the gateway reads the client token, such as C(request.headers.x-api-key).
+        type: list
+        elements: str
+        required: true
+  jwt_authentication:
+    description: Validate a JSON Web Token on every request against a remote JWKS; omit for none.
+    type: dict
+    suboptions:
+      issuers:
+        description: Accepted C(iss) claims.
+        type: list
+        elements: str
+        required: true
+      audiences:
+        description: Accepted C(aud) claims.
+        type: list
+        elements: str
+        required: true
+      public_keys_uri:
+        description: HTTPS URI of the JSON Web Key Set that signs the tokens.
+        type: str
+        required: true
+      token_header:
+        description: Header carrying the token.
+        type: str
+        default: Authorization
+      token_auth_scheme:
+        description: Scheme before the token in O(jwt_authentication.token_header).
+        type: str
+        default: Bearer
+      max_clock_skew_in_seconds:
+        description: Tolerated clock skew when checking token times.
+        type: float
+        default: 0
+      max_cache_duration_in_hours:
+        description: Hours the key set is cached.
+        type: int
+        default: 1
+      is_anonymous_access_allowed:
+        description: Let requests without a token through (routes can then authorise them).
+        type: bool
+        default: false
+  cors:
+    description: Cross-origin resource sharing policy; omit for none.
+    type: dict
+    suboptions:
+      allowed_origins:
+        description: Origins allowed, such as C(https://chat.example.com) or C(*).
+        type: list
+        elements: str
+        required: true
+      allowed_methods:
+        description: Methods allowed in cross-origin requests.
+        type: list
+        elements: str
+        default: ['*']
+      allowed_headers:
+        description: Request headers allowed in cross-origin requests.
+        type: list
+        elements: str
+        default: ['*']
+      exposed_headers:
+        description: Response headers the browser may read.
+        type: list
+        elements: str
+        default: []
+      is_allow_credentials_enabled:
+        description: Allow credentials (cookies) in cross-origin requests.
+        type: bool
+        default: false
+      max_age_in_seconds:
+        description: Seconds a browser may cache the preflight answer.
+        type: int
+        default: 0
+  logging:
+    description: Access and execution logs of the deployment (to OCI Logging); omit for none.
+    type: dict
+    suboptions:
+      access_log:
+        description: Log every request.
+        type: bool
+        default: true
+      execution_log:
+        description: Log the gateway's own processing.
+        type: bool
+        default: true
+      execution_log_level:
+        description: Level of the execution log.
+        type: str
+        choices: [INFO, WARN, ERROR]
+        default: WARN
+  freeform_tags:
+    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
+    type: dict
+  defined_tags:
+    description: Defined tags by namespace (the whole set).
+    type: dict
+  force_replace:
+    description: Delete and recreate the deployment (its endpoint changes) when O(path_prefix) changes.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: OpenAI-compatible routes to the inference services, rate limited, usage-plan tokens required
+  llmops.oke.api_deployment:
+    compartment_id: "{{ oke_compartment_id }}"
+    gateway_id: "{{ gateway.gateway.id }}"
+    name: llmops-inference
+    path_prefix: /llm
+    routes:
+      - path: /v1/chat/completions
+        methods: [POST]
+        backend_url: http://10.0.10.5:8000/v1/chat/completions
+      - path: /v1/models
+        methods: [GET]
+        backend_url: http://10.0.10.5:8000/v1/models
+        read_timeout_in_seconds: 30
+    rate_limiting:
+      rate_in_requests_per_second: 20
+      rate_key: CLIENT_IP
+    usage_plans:
+      token_locations: [request.headers.x-api-key]
+    cors:
+      allowed_origins: ["https://chat.example.com"]
+    logging:
+      execution_log_level: WARN
+  register: deployment
+"""
+
+RETURN = r"""
+deployment:
+  description:
+    - The deployment (snake_case), re-read after the work request; null when absent.
+    - RV(deployment.specification) is shown as this module manages it (fields it does not set are left out).
+  returned: always
+  type: dict
+  sample: {"id": "ocid1.apideployment.oc1.iad.aaaa", "display_name": "llmops-inference", "endpoint": "https://abc.apigateway.us-ashburn-1.oci.customer-oci.com/llm"}
+work_request_ids:
+  description: OCIDs of the work requests this run started.
+  returned: when something was changed outside check mode
+  type: list
+  elements: str
+replaced:
+  description: Whether the deployment was (or in check mode would be) deleted and recreated.
+  returned: when an update was needed
+  type: bool
+"""
+
+from typing import Any  # noqa: E402
+
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (  # noqa: E402
+    HTTP_BACKEND_TIMEOUT_LIMITS,
+    ApiGatewayResource,
+    api_gateway_identity_spec,
+    canonical_specification,
+    identity_errors,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+    HAS_OCI,
+    OCIModule,
+    build_model,
+    model_to_dict,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields, run_resource  # noqa: E402
+
+if HAS_OCI:
+    import oci.apigateway.models as ag_models
+
+METHODS = ["ANY", "HEAD", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    **api_gateway_identity_spec(),
+    "gateway_id": {"type": "str", "required": True},
+    "path_prefix": {"type": "str"},
+    "routes": {"type": "list", "elements": "dict", "options": {
+        "path": {"type": "str", "required": True},
+        "methods": {"type": "list", "elements": "str", "choices": METHODS, "default": ["ANY"]},
+        "backend_url": {"type": "str", "required": True},
+        "connect_timeout_in_seconds": {"type": "float", "default": 60},
+        "read_timeout_in_seconds": {"type": "float", "default": 300},
+        "send_timeout_in_seconds": {"type": "float", "default": 10},
+        "is_ssl_verify_disabled": {"type": "bool", "default": False},
+    }},
+    "rate_limiting": {"type": "dict", "options": {
+        "rate_in_requests_per_second": {"type": "int", "required": True},
+        "rate_key": {"type": "str", "choices": ["CLIENT_IP", "TOTAL"], "default": "CLIENT_IP"},
+    }},
+    "usage_plans": {"type": "dict", "options": {
+        "token_locations": {"type": "list", "elements": "str", "required": True, "no_log": False},
+    }},
+    "jwt_authentication": {"type": "dict", "options": {
+        "issuers": {"type": "list", "elements": "str", "required": True},
+        "audiences": {"type": "list", "elements": "str", "required": True},
+        "public_keys_uri": {"type": "str", "required": True},
+        "token_header": {"type": "str", "default": "Authorization", "no_log": False},
+        "token_auth_scheme": {"type": "str", "default": "Bearer", "no_log": False},
+        "max_clock_skew_in_seconds": {"type": "float", "default": 0},
+        "max_cache_duration_in_hours": {"type": "int", "default": 1},
+        "is_anonymous_access_allowed": {"type": "bool", "default": False},
+    }},
+    "cors": {"type": "dict", "options": {
+        "allowed_origins": {"type": "list", "elements": "str", "required": True},
+        "allowed_methods": {"type": "list", "elements": "str", "default": ["*"]},
+        "allowed_headers": {"type": "list", "elements": "str", "default": ["*"]},
+        "exposed_headers": {"type": "list", "elements": "str", "default": []},
+        "is_allow_credentials_enabled": {"type": "bool", "default": False},
+        "max_age_in_seconds": {"type": "int", "default": 0},
+    }},
+    "logging": {"type": "dict", "options": {
+        "access_log": {"type": "bool", "default": True},
+        "execution_log": {"type": "bool", "default": True},
+        "execution_log_level": {"type": "str", "choices": ["INFO", "WARN", "ERROR"], "default": "WARN"},
+    }},
+    "force_replace": {"type": "bool", "default": False},
+}
+
+
+def input_errors(params: dict[str, Any]) -> list[str]:
+    """Problems of the options OCI would reject, found before any API call."""
+    errors = identity_errors(params, {"compartment_id": ("compartment", "tenancy"), "gateway_id": "apigateway"})
+    prefix = params.get("path_prefix")
+    if prefix is not None and (not prefix.startswith("/") or (prefix.endswith("/") and prefix != "/")):
+        errors.append(f"path_prefix must start with '/' and not end with one, got '{prefix}'")
+    paths = set()
+    for index, route in enumerate(params.get("routes") or []):
+        if not route["path"].startswith("/"):
+            errors.append(f"routes[{index}].path must start with '/', got '{route['path']}'")
+        if route["path"] in paths:
+            errors.append(f"routes[{index}].path '{route['path']}' is given twice")
+        paths.add(route["path"])
+        if not route["backend_url"].startswith(("http://", "https://")):
+            errors.append(f"routes[{index}].backend_url must be an http:// or https:// URL, "
+                          f"got '{route['backend_url']}'")
+        for option, limit in HTTP_BACKEND_TIMEOUT_LIMITS.items():
+            if not 0 < route[option] <= limit:
+                errors.append(f"routes[{index}].{option} must be more than 0 and at most {limit}, got {route[option]}")
+    rate = params.get("rate_limiting")
+    if rate and rate["rate_in_requests_per_second"] <= 0:
+        errors.append(f"rate_limiting.rate_in_requests_per_second must be more than 0, "
+                      f"got {rate['rate_in_requests_per_second']}")
+    usage = params.get("usage_plans")
+    if usage is not None and not usage["token_locations"]:
+        errors.append("usage_plans.token_locations must name at least one location")
+    jwt = params.get("jwt_authentication")
+    if jwt and not jwt["public_keys_uri"].startswith("https://"):
+        errors.append(f"jwt_authentication.public_keys_uri must be an https:// URI, got '{jwt['public_keys_uri']}'")
+    if params.get("state") == "present" and params.get("routes") == []:
+        errors.append("routes must hold at least one route")
+    return errors
+
+
+def specification(params: dict[str, Any]) -> dict[str, Any]:
+    """The ApiSpecification (snake_case) the options describe, in the canonical managed shape."""
+    routes = [{
+        "path": route["path"],
+        "methods": route["methods"],
+        "backend": {
+            "type": "HTTP_BACKEND",
+            "url": route["backend_url"],
+            **{key: route[key] for key in ("connect_timeout_in_seconds", "read_timeout_in_seconds",
+                                           "send_timeout_in_seconds", "is_ssl_verify_disabled")},
+        },
+    } for route in params.get("routes") or []]
+    policies: dict[str, Any] = {"rate_limiting": params.get("rate_limiting"), "usage_plans": params.get("usage_plans"),
+                                "cors": params.get("cors")}
+    jwt = params.get("jwt_authentication")
+    if jwt:
+        policies["authentication"] = {
+            "type": "JWT_AUTHENTICATION",
+            "is_anonymous_access_allowed": jwt["is_anonymous_access_allowed"],
+            "token_header": jwt["token_header"],
+            "token_auth_scheme": jwt["token_auth_scheme"],
+            "max_clock_skew_in_seconds": jwt["max_clock_skew_in_seconds"],
+            "issuers": jwt["issuers"],
+            "audiences": jwt["audiences"],
+            "public_keys": {"type": "REMOTE_JWKS", "uri": jwt["public_keys_uri"], "is_ssl_verify_disabled": False,
+                            "max_cache_duration_in_hours": jwt["max_cache_duration_in_hours"]},
+        }
+    logging = params.get("logging")
+    logs = None
+    if logging:
+        logs = {"access_log": {"is_enabled": logging["access_log"]},
+                "execution_log": {"is_enabled": logging["execution_log"], "log_level": logging["execution_log_level"]}}
+    return canonical_specification({"routes": routes, "request_policies": policies, "logging_policies": logs})
+
+
+class Deployment(ApiGatewayResource):
+    kind = "API deployment"
+    result_key = "deployment"
+    client_class_name = "DeploymentClient"
+    list_operation = "list_deployments"
+    # The whole managed specification is the user's: a policy present on OCI but not here is a difference.
+    exact_fields = DEFAULT_EXACT_FIELDS | {"specification"}
+
+    def __init__(self, module: OCIModule) -> None:
+        super().__init__(module)
+        self.updatable_fields = model_fields(ag_models.UpdateDeploymentDetails)
+
+    def describe(self, resource: dict[str, Any] | None = None) -> str:
+        return super().describe(resource) + f" on gateway {self.params['gateway_id']}"
+
+    def list_filters(self) -> dict[str, Any]:
+        return {"gateway_id": self.params["gateway_id"]}
+
+    def find(self) -> dict[str, Any] | None:
+        # The list summary has no specification: the found deployment is read once in full to compare it.
+        found = self.find_summary()
+        if found is None or self.params["state"] == "absent":
+            return found
+        return self.get(found["id"])
+
+    def get(self, ocid: str) -> dict[str, Any]:
+        deployment = model_to_dict(self.module.call(self.client.get_deployment, ocid).data)
+        deployment["specification"] = canonical_specification(deployment.get("specification"))
+        return deployment
+
+    def desired(self) -> dict[str, Any]:
+        p = self.params
+        return prune_none({
+            "compartment_id": p["compartment_id"],
+            "gateway_id": p["gateway_id"],
+            "display_name": p["name"],
+            "path_prefix": p.get("path_prefix"),
+            "specification": specification(p) if p.get("routes") is not None else None,
+            **self.tags(),
+        })
+
+    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        self._check_creatable(desired)
+        return dict(desired)
+
+    def _check_creatable(self, desired: dict[str, Any]) -> None:
+        missing = [option for option, field in (("path_prefix", "path_prefix"), ("routes", "specification"))
+                   if not desired.get(field)]
+        if missing:
+            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
+                                      f"{'is' if len(missing) == 1 else 'are'} required to create a deployment.")
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self._check_creatable(desired)
+        details = build_model(ag_models.CreateDeploymentDetails, desired, ag_models)
+        response = self.module.call(self.client.create_deployment, details, opc_retry_token=retry_token)
+        return response.headers.get("opc-work-request-id")
+
+    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
+        changes = {field: desired[field] for field in fields}
+        if "specification" in changes:
+            # OCI replaces the specification as a whole: send every section, empty ones included.
+            changes["specification"] = {"request_policies": {}, "logging_policies": {}, **changes["specification"]}
+        details = build_model(ag_models.UpdateDeploymentDetails, changes, ag_models)
+        response = self.module.call(self.client.update_deployment, current["id"], details)
+        return response.headers.get("opc-work-request-id")
+
+    def delete(self, current: dict[str, Any]) -> str | None:
+        return self.module.call(self.client.delete_deployment, current["id"]).headers.get("opc-work-request-id")
+
+
+def main() -> None:
+    module = OCIModule(ARGUMENT_SPEC)
+    errors = input_errors(module.params)
+    if errors:
+        module.fail_json(msg=f"Invalid options for API deployment '{module.params['name']}': {'; '.join(errors)}.")
+    run_resource(Deployment(module))
+
+
+if __name__ == "__main__":
+    main()

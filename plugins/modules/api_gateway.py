@@ -1,0 +1,205 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: api_gateway
+short_description: Create, update and delete OCI API Gateway gateways
+version_added: 0.1.0
+description:
+  - Ensures an OCI API Gateway gateway exists with the given settings, or is absent.
+  - Identity is (O(compartment_id), O(name)); a found gateway is compared on the options you set and updated in
+    place, so a changed attribute never creates a second gateway. Two gateways with that identity fail the task
+    listing both OCIDs.
+  - O(endpoint_type) and O(subnet_id) cannot change in place; a change fails with a clear error unless
+    O(force_replace=true).
+author:
+  - llmops.oke maintainers
+extends_documentation_fragment:
+  - llmops.oke.oci
+  - llmops.oke.oci.WAIT
+attributes:
+  check_mode:
+    support: full
+    description: Predicts exactly what a real run would change, with no write calls.
+  diff_mode:
+    support: full
+    description: Shows before/after of the fields that differ.
+options:
+  state:
+    description: Whether the gateway should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  compartment_id:
+    description: OCID of the compartment of the gateway.
+    type: str
+    required: true
+  name:
+    description: Display name of the gateway, unique within the compartment.
+    type: str
+    required: true
+    aliases: [display_name]
+  endpoint_type:
+    description: V(PUBLIC) gateways get a public IP address; V(PRIVATE) ones only an address in O(subnet_id).
+    type: str
+    choices: [PUBLIC, PRIVATE]
+  subnet_id:
+    description: OCID of the (regional) subnet of the gateway. Required to create.
+    type: str
+  network_security_group_ids:
+    description: OCIDs of network security groups of the gateway.
+    type: list
+    elements: str
+  certificate_id:
+    description: OCID of the API Gateway certificate served for a custom hostname.
+    type: str
+  freeform_tags:
+    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
+    type: dict
+  defined_tags:
+    description: Defined tags by namespace (the whole set).
+    type: dict
+  force_replace:
+    description: Delete and recreate the gateway (and lose its hostname) when O(endpoint_type) or O(subnet_id) change.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Public gateway in front of the inference services
+  llmops.oke.api_gateway:
+    compartment_id: "{{ oke_compartment_id }}"
+    name: llmops-gateway
+    endpoint_type: PUBLIC
+    subnet_id: "{{ gateway_subnet_id }}"
+    freeform_tags:
+      app: llmops
+  register: gateway
+
+- name: Remove it
+  llmops.oke.api_gateway:
+    compartment_id: "{{ oke_compartment_id }}"
+    name: llmops-gateway
+    state: absent
+"""
+
+RETURN = r"""
+gateway:
+  description: The gateway as OCI returns it (snake_case), re-read after the work request; null when absent.
+  returned: always
+  type: dict
+  sample:
+    id: ocid1.apigateway.oc1.iad.aaaa
+    display_name: llmops-gateway
+    hostname: abc.apigateway.us-ashburn-1.oci.customer-oci.com
+work_request_ids:
+  description: OCIDs of the work requests this run started.
+  returned: when something was changed outside check mode
+  type: list
+  elements: str
+replaced:
+  description: Whether the gateway was (or in check mode would be) deleted and recreated.
+  returned: when an update was needed
+  type: bool
+"""
+
+from typing import Any  # noqa: E402
+
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (  # noqa: E402
+    ApiGatewayResource,
+    api_gateway_identity_spec,
+    identity_errors,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+    HAS_OCI,
+    OCIModule,
+    build_model,
+    model_to_dict,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import prune_none  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields, run_resource  # noqa: E402
+
+if HAS_OCI:
+    import oci.apigateway.models as ag_models
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    **api_gateway_identity_spec(),
+    "endpoint_type": {"type": "str", "choices": ["PUBLIC", "PRIVATE"]},
+    "subnet_id": {"type": "str"},
+    "network_security_group_ids": {"type": "list", "elements": "str"},
+    "certificate_id": {"type": "str"},
+    "force_replace": {"type": "bool", "default": False},
+}
+
+
+def input_errors(params: dict[str, Any]) -> list[str]:
+    """Problems of the options OCI would reject, found before any API call."""
+    return identity_errors(params, {
+        "compartment_id": ("compartment", "tenancy"), "subnet_id": "subnet",
+        "network_security_group_ids": "networksecuritygroup", "certificate_id": "apicertificate",
+    })
+
+
+class Gateway(ApiGatewayResource):
+    kind = "API gateway"
+    result_key = "gateway"
+    client_class_name = "GatewayClient"
+    list_operation = "list_gateways"
+
+    def __init__(self, module: OCIModule) -> None:
+        super().__init__(module)
+        self.updatable_fields = model_fields(ag_models.UpdateGatewayDetails)
+
+    def get(self, ocid: str) -> dict[str, Any]:
+        return model_to_dict(self.module.call(self.client.get_gateway, ocid).data)
+
+    def desired(self) -> dict[str, Any]:
+        p = self.params
+        return prune_none({
+            "compartment_id": p["compartment_id"],
+            "display_name": p["name"],
+            "endpoint_type": p.get("endpoint_type"),
+            "subnet_id": p.get("subnet_id"),
+            "network_security_group_ids": p.get("network_security_group_ids"),
+            "certificate_id": p.get("certificate_id"),
+            **self.tags(),
+        })
+
+    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        self._check_creatable(desired)
+        return dict(desired)
+
+    def _check_creatable(self, desired: dict[str, Any]) -> None:
+        missing = [option for option in ("endpoint_type", "subnet_id") if not desired.get(option)]
+        if missing:
+            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
+                                      f"{'is' if len(missing) == 1 else 'are'} required to create a gateway.")
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self._check_creatable(desired)
+        details = build_model(ag_models.CreateGatewayDetails, desired, ag_models)
+        response = self.module.call(self.client.create_gateway, details, opc_retry_token=retry_token)
+        return response.headers.get("opc-work-request-id")
+
+    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
+        details = build_model(ag_models.UpdateGatewayDetails, {field: desired[field] for field in fields}, ag_models)
+        response = self.module.call(self.client.update_gateway, current["id"], details)
+        return response.headers.get("opc-work-request-id")
+
+    def delete(self, current: dict[str, Any]) -> str | None:
+        return self.module.call(self.client.delete_gateway, current["id"]).headers.get("opc-work-request-id")
+
+
+def main() -> None:
+    module = OCIModule(ARGUMENT_SPEC)
+    errors = input_errors(module.params)
+    if errors:
+        module.fail_json(msg=f"Invalid options for API gateway '{module.params['name']}': {'; '.join(errors)}.")
+    run_resource(Gateway(module))
+
+
+if __name__ == "__main__":
+    main()
