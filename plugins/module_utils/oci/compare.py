@@ -5,7 +5,8 @@
 Plain Python (no SDK import) so it is unit-testable on its own. Conventions:
 - ``desired`` holds only user-specified values (``None`` means "not specified", never compared);
 - nested dicts are compared key by key on the desired keys, except for *exact* fields (tags, ...)
-  whose whole value is the user's (an extra tag on OCI is a difference);
+  whose whole value is the user's (an extra tag on OCI is a difference); ``defined_tags`` is exact
+  within each namespace the user gives, since OCI tag defaults add namespaces such as Oracle-Tags;
 - lists are compared as multisets (order carries no meaning in the OCI APIs we drive);
 - numbers compare by value (4 == 4.0).
 """
@@ -17,6 +18,8 @@ from collections.abc import Iterable
 from typing import Any
 
 DEFAULT_EXACT_FIELDS = frozenset({"freeform_tags", "defined_tags"})
+# Exact per namespace (top-level key) only: tag defaults add namespaces the user never set.
+PER_NAMESPACE_FIELDS = frozenset({"defined_tags"})
 
 
 def prune_none(value: Any) -> Any:
@@ -72,6 +75,8 @@ def differing_fields(
         have = current.get(field)
         if field not in exact:
             have = project(have, want)
+        elif field in PER_NAMESPACE_FIELDS and isinstance(want, dict) and isinstance(have, dict):
+            have = {namespace: have.get(namespace) for namespace in want}
         if normalise(want) != normalise(have):
             changed.append(field)
     return sorted(changed)
@@ -87,7 +92,12 @@ def diff_of(
         return {"before": {}, "after": desired}
     exact = set(exact_fields)
     names = list(fields) if fields is not None else differing_fields(desired, current, exact)
-    before = {name: current.get(name) if name in exact else project(current.get(name), desired[name]) for name in names}
+    before = {}
+    for name in names:
+        have = current.get(name)
+        if name in PER_NAMESPACE_FIELDS and isinstance(have, dict):
+            have = {namespace: have.get(namespace) for namespace in desired[name]}
+        before[name] = have if name in exact else project(have, desired[name])
     return {"before": before, "after": {name: desired[name] for name in names}}
 
 
@@ -99,6 +109,8 @@ def merge_desired(current: dict[str, Any], desired: dict[str, Any], exact_fields
     for key, value in prune_none(desired).items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in exact:
             merged[key] = merge_desired(merged[key], value, ())
+        elif key in PER_NAMESPACE_FIELDS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
         else:
             merged[key] = value
     return merged

@@ -54,6 +54,16 @@ def test_exact_fields_count_extra_keys():
     assert differing_fields({"freeform_tags": {"app": "llmops", "owner": "ops"}}, CURRENT) == []
 
 
+def test_defined_tags_are_exact_per_namespace_given():
+    current = {"defined_tags": {"Oracle-Tags": {"CreatedBy": "me"}, "ops": {"team": "ml", "cost": "1"}}}
+    assert differing_fields({"defined_tags": {"ops": {"team": "ml", "cost": "1"}}}, current) == []
+    assert differing_fields({"defined_tags": {"ops": {"team": "ml"}}}, current) == ["defined_tags"]
+    assert diff_of({"defined_tags": {"ops": {"team": "ml"}}}, current)["before"] == {
+        "defined_tags": {"ops": {"team": "ml", "cost": "1"}}}
+    merged = merge_desired(current, {"defined_tags": {"ops": {"team": "ml"}}})
+    assert merged["defined_tags"] == {"Oracle-Tags": {"CreatedBy": "me"}, "ops": {"team": "ml"}}
+
+
 def test_diff_shows_only_differing_fields_projected():
     diff = diff_of({"name": "gpu", "node_config_details": {"size": 3}}, CURRENT)
     assert diff == {"before": {"node_config_details": {"size": 2}}, "after": {"node_config_details": {"size": 3}}}

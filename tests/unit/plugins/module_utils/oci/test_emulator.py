@@ -120,3 +120,33 @@ def test_failed_work_request_exposes_errors(client, oci_emulator):
     errors = client.list_work_request_errors(FIXTURE_COMPARTMENT_ID, work_request_id).data
     assert [error.message for error in errors] == ["capacity"]
     assert oci_emulator.items("containerengine", "NodePool")[0]["lifecycleState"] == "FAILED"
+
+
+def test_standalone_process_with_control_api(tmp_path):
+    """The emulator as a separate process, as playbook runs and benchmarks use it."""
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[4] / "fixtures"
+    process = subprocess.Popen([sys.executable, "-m", "oci_emulator", str(tmp_path)], cwd=fixtures,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(process.stdout.readline())
+        config = oci.config.from_file(info["config_file"])
+        client = oci.container_engine.ContainerEngineClient(
+            config, service_endpoint=info["endpoint"], retry_strategy=oci.retry.NoneRetryStrategy())
+        request = urllib.request.Request(f"{info['endpoint']}/_emulator/faults", method="POST",
+                                         data=json.dumps({"operation": "GetCluster", "kind": "503"}).encode())
+        urllib.request.urlopen(request, timeout=10).close()
+        with pytest.raises(oci.exceptions.ServiceError):
+            client.get_cluster(FIXTURE_CLUSTER_ID)
+        assert client.get_cluster(FIXTURE_CLUSTER_ID).data.id == FIXTURE_CLUSTER_ID
+        with urllib.request.urlopen(f"{info['endpoint']}/_emulator/calls", timeout=10) as response:
+            counts = json.loads(response.read())
+        assert counts["calls"] == {"GetCluster": 2} and counts["write_calls"] == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
