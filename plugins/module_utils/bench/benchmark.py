@@ -107,7 +107,8 @@ class BenchmarkConfig:
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"unknown benchmark options: {', '.join(unknown)}")
-        values = {k: v for k, v in options.items() if v is not None}
+        # None and "" mean "not given", so a preset can fill them
+        values = {k: v for k, v in options.items() if v is not None and v != ""}
         preset = values.get("preset")
         if preset:
             if preset not in PRESETS:

@@ -1,0 +1,435 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+
+
+DOCUMENTATION = r"""
+module: llm_benchmark
+short_description: Benchmark an OpenAI-compatible LLM endpoint and write an LLMPerf-compatible results folder
+version_added: 0.1.0
+description:
+  - Runs the collection's benchmark engine on the host the task runs on (usually the controller through
+    C(delegate_to: localhost), or a bench host): a sweep of closed-loop concurrency levels, or open-loop
+    request rates, against an OpenAI-compatible chat or completions endpoint (llama.cpp, vLLM, an API Gateway).
+  - Writes C(<results_dir>/<run_id>/) with LLMPerf's C(*_summary.json) and C(*_individual_responses.json) per
+    level, a per-request CSV, C(summary.json) with stricter definitions, capacity and cost, and a Markdown and
+    HTML report with plots. Progress lines go to C(progress.log) in that folder while it runs.
+  - A completed run with the same O(run_id) is not run again (the module returns its summary, unchanged)
+    unless O(force=true). In check mode nothing is sent and nothing is written.
+  - Interrupting the play (SIGINT/SIGTERM) writes the partial results with status C(interrupted).
+author:
+  - llmops.oke maintainers
+requirements:
+  - matplotlib (only when O(report=true))
+options:
+  base_url:
+    description: Endpoint base URL, with or without C(/v1), for example C(http://127.0.0.1:8080).
+    type: str
+    required: true
+  model:
+    description: Model name sent in each request.
+    type: str
+    required: true
+  api:
+    description: Which OpenAI API to call.
+    type: str
+    choices: [chat, completions]
+    default: chat
+  api_key:
+    description: Bearer token sent as C(Authorization), for example an API Gateway key.
+    type: str
+  preset:
+    description:
+      - Use-case preset that fills token lengths, concurrency levels and SLOs not given explicitly.
+      - C(chatbot) is 100 input / 100 output tokens, C(rag) is 2000 input / 200 output tokens.
+    type: str
+    choices: [chatbot, rag]
+  mean_input_tokens:
+    description: Mean prompt length in tokens (default 550, or the preset's).
+    type: int
+  stddev_input_tokens:
+    description: Standard deviation of the prompt length (default 150, or the preset's).
+    type: int
+  mean_output_tokens:
+    description: Mean requested output length in tokens (default 150, or the preset's).
+    type: int
+  stddev_output_tokens:
+    description: Standard deviation of the output length (default 80, or the preset's).
+    type: int
+  concurrency:
+    description: Closed-loop concurrency levels (users), one level each; the cap on requests in flight in open loop.
+    type: list
+    elements: int
+  mode:
+    description: C(closed) keeps N users busy (LLMPerf's model); C(open) sends at O(rates_rps).
+    type: str
+    choices: [closed, open]
+    default: closed
+  rates_rps:
+    description: Open-loop request rates, one level each.
+    type: list
+    elements: float
+  arrival:
+    description: Open-loop arrival process.
+    type: str
+    choices: [poisson, fixed]
+    default: poisson
+  max_requests:
+    description: Measured requests per level (the level also stops at O(duration_s)).
+    type: int
+    default: 20
+  duration_s:
+    description: Longest time a level issues requests.
+    type: float
+  warmup_requests:
+    description: Requests sent before each level and excluded from every metric.
+    type: int
+    default: 2
+  seed:
+    description: Seed of prompt lengths, prompt text and Poisson arrivals.
+    type: int
+    default: 11111
+  request_timeout_s:
+    description: A request not complete after this long is recorded as C(request_timeout).
+    type: float
+    default: 180
+  stall_timeout_s:
+    description: A request that receives no bytes for this long is recorded as C(stall_timeout).
+    type: float
+    default: 30
+  tokenizer:
+    description: C(auto) counts prompt tokens with the server's C(/tokenize) when it has one, else estimates.
+    type: str
+    choices: [auto, estimate]
+    default: auto
+  server_extensions:
+    description: Send C(ignore_eos) and C(min_tokens) (llama.cpp, vLLM) so outputs have the requested length.
+    type: bool
+    default: true
+  slo_ttft_s:
+    description: SLO on time to first token (p95 per level, and per request for goodput).
+    type: float
+  slo_itl_s:
+    description: SLO on inter-token latency (p95 per level, and per request for goodput).
+    type: float
+  slo_e2e_s:
+    description: SLO on end-to-end latency.
+    type: float
+  slo_error_rate:
+    description: Highest error rate a level may have to meet the SLOs.
+    type: float
+  fail_on_slo:
+    description: Fail the task, with the numbers, when a level in O(slo_gate_levels) misses the SLOs.
+    type: bool
+    default: false
+  slo_gate_levels:
+    description: Level labels the gate checks (for example C(c1)); empty means every level.
+    type: list
+    elements: str
+    default: []
+  results_dir:
+    description: Folder that holds one sub-folder per run.
+    type: path
+    required: true
+  run_id:
+    description: Name of the run folder; a UTC timestamp when omitted.
+    type: str
+  force:
+    description: Run again even when O(run_id) already holds a completed run.
+    type: bool
+    default: false
+  backend:
+    description: Backend name recorded in the results and used in cost comparisons (for example C(llama_cpp)).
+    type: str
+    default: ''
+  image:
+    description: Server image recorded in the results.
+    type: str
+    default: ''
+  node_shape:
+    description: OCI shape serving the endpoint, used for cost (for example C(VM.GPU.A10.1)).
+    type: str
+    default: ''
+  replicas:
+    description: Replicas behind the endpoint, recorded in the results.
+    type: int
+    default: 1
+  collection_version:
+    description: Version of this collection, recorded in the results.
+    type: str
+    default: ''
+  ocpus:
+    description: OCPUs of a flexible shape node, for cost.
+    type: float
+    default: 0
+  memory_gb:
+    description: Memory in GB of a flexible shape node, for cost.
+    type: float
+    default: 0
+  prices:
+    description: Price table overriding the dated OCI list prices, keyed by shape.
+    type: dict
+  replicas_per_node:
+    description: Server replicas sharing one node, for cost per replica.
+    type: int
+    default: 1
+  target_rps:
+    description: Request rate to size the replica count for.
+    type: float
+  headroom:
+    description: Fraction of each replica's capacity kept spare when sizing.
+    type: float
+    default: 0
+  server_slots:
+    description: Requests one replica processes in parallel, for the queue-depth HPA target.
+    type: int
+  weights_bytes:
+    description: Model weight bytes read per decoded token, for the bandwidth-bound fraction.
+    type: float
+  bandwidth_bps:
+    description: Memory bandwidth of the node in bytes/s (defaults per known shape).
+    type: float
+  correctness_requests:
+    description: Requests of LLMPerf's numbers-as-words correctness test after the sweep (0 skips it).
+    type: int
+    default: 0
+  determinism_prompts:
+    description: Prompts of the temperature-0 determinism check after the sweep (0 skips it).
+    type: int
+    default: 0
+  report:
+    description: Draw the Markdown/HTML report and plots.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    description: Nothing is sent and nothing is written; the result says a run would happen.
+    support: full
+  diff_mode:
+    description: No diff is produced.
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Benchmark the local llama.cpp server with the chatbot preset
+  llmops.oke.llm_benchmark:
+    base_url: http://127.0.0.1:8080
+    model: demo
+    preset: chatbot
+    results_dir: "{{ playbook_dir }}/../results"
+    node_shape: VM.Standard.A1.Flex
+    ocpus: 4
+    memory_gb: 24
+  delegate_to: localhost
+  register: bench
+
+- name: RAG sweep through the API Gateway, failing the play when p95 TTFT misses 3 s
+  llmops.oke.llm_benchmark:
+    base_url: https://gw.example.com/llm
+    api_key: "{{ gateway_key }}"
+    model: meta-llama/Llama-3.1-8B-Instruct
+    preset: rag
+    concurrency: [1, 8, 16]
+    slo_ttft_s: 3.0
+    fail_on_slo: true
+    results_dir: /srv/results
+    backend: vllm
+    node_shape: VM.GPU.A10.1
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+run_dir:
+  description: The run folder.
+  returned: always
+  type: str
+  sample: /srv/results/20261125T231500Z
+status:
+  description: C(complete), C(interrupted), or C(check_mode) when nothing ran.
+  returned: always
+  type: str
+  sample: complete
+slo_met:
+  description: Whether every gated level met the SLOs.
+  returned: unless check mode
+  type: bool
+  sample: true
+levels:
+  description: One line per level with the headline numbers (seconds, tokens/s).
+  returned: unless check mode
+  type: list
+  elements: dict
+  sample: [{"label": "c4", "ttft_p50_s": 0.21, "ttft_p95_s": 0.4, "itl_mean_s": 0.03, "itl_p95_s": 0.05,
+            "output_tok_s": 120.5, "request_rps": 1.1, "error_rate": 0.0, "goodput_fraction": 1.0, "slo_met": true}]
+summary:
+  description: The content of C(summary.json) (metadata, per-level summaries, capacity and cost, correctness).
+  returned: unless check mode
+  type: dict
+report:
+  description: Paths of the report files and plots.
+  returned: when O(report=true) and a level ran
+  type: dict
+"""
+
+import json  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import (  # noqa: E402
+    BenchmarkConfig,
+    new_run_id,
+    run_benchmark,
+)
+
+ENGINE_OPTIONS = ("base_url", "model", "api", "api_key", "preset", "mean_input_tokens", "stddev_input_tokens",
+                  "mean_output_tokens", "stddev_output_tokens", "concurrency", "mode", "rates_rps", "arrival",
+                  "max_requests", "duration_s", "warmup_requests", "seed", "request_timeout_s", "stall_timeout_s",
+                  "tokenizer", "server_extensions", "slo_ttft_s", "slo_itl_s", "slo_e2e_s", "slo_error_rate",
+                  "results_dir", "run_id", "backend", "image", "node_shape", "replicas", "collection_version", "ocpus",
+                  "memory_gb", "prices", "replicas_per_node", "target_rps", "headroom", "server_slots",
+                  "weights_bytes", "bandwidth_bps", "correctness_requests", "determinism_prompts", "report")
+
+
+def level_lines(summary):
+    lines = []
+    for level in summary.get("levels", []):
+        s = level["summary"]
+        lines.append({
+            "label": level["label"],
+            "ttft_p50_s": s["ttft_s"]["quantiles"]["p50"],
+            "ttft_p95_s": s["ttft_s"]["quantiles"]["p95"],
+            "itl_mean_s": s["itl_s"]["mean"],
+            "itl_p95_s": s["itl_s"]["quantiles"]["p95"],
+            "output_tok_s": s["output_throughput_token_per_s"],
+            "request_rps": s["request_throughput_per_s"],
+            "error_rate": s["error_rate"],
+            "goodput_fraction": s["goodput_fraction"],
+            "slo_met": s["slo_met"],
+        })
+    return lines
+
+
+def gate_failures(lines, gate_levels):
+    checked = [line for line in lines if not gate_levels or line["label"] in gate_levels]
+    return [line for line in checked if not line["slo_met"]]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            base_url=dict(type="str", required=True),
+            model=dict(type="str", required=True),
+            api=dict(type="str", choices=["chat", "completions"], default="chat"),
+            api_key=dict(type="str", no_log=True),
+            preset=dict(type="str", choices=["chatbot", "rag"]),
+            mean_input_tokens=dict(type="int"),
+            stddev_input_tokens=dict(type="int"),
+            mean_output_tokens=dict(type="int"),
+            stddev_output_tokens=dict(type="int"),
+            concurrency=dict(type="list", elements="int"),
+            mode=dict(type="str", choices=["closed", "open"], default="closed"),
+            rates_rps=dict(type="list", elements="float"),
+            arrival=dict(type="str", choices=["poisson", "fixed"], default="poisson"),
+            max_requests=dict(type="int", default=20),
+            duration_s=dict(type="float"),
+            warmup_requests=dict(type="int", default=2),
+            seed=dict(type="int", default=11111),
+            request_timeout_s=dict(type="float", default=180),
+            stall_timeout_s=dict(type="float", default=30),
+            tokenizer=dict(type="str", choices=["auto", "estimate"], default="auto"),
+            server_extensions=dict(type="bool", default=True),
+            slo_ttft_s=dict(type="float"),
+            slo_itl_s=dict(type="float"),
+            slo_e2e_s=dict(type="float"),
+            slo_error_rate=dict(type="float"),
+            fail_on_slo=dict(type="bool", default=False),
+            slo_gate_levels=dict(type="list", elements="str", default=[]),
+            results_dir=dict(type="path", required=True),
+            run_id=dict(type="str"),
+            force=dict(type="bool", default=False),
+            backend=dict(type="str", default=""),
+            image=dict(type="str", default=""),
+            node_shape=dict(type="str", default=""),
+            replicas=dict(type="int", default=1),
+            collection_version=dict(type="str", default=""),
+            ocpus=dict(type="float", default=0),
+            memory_gb=dict(type="float", default=0),
+            prices=dict(type="dict"),
+            replicas_per_node=dict(type="int", default=1),
+            target_rps=dict(type="float"),
+            headroom=dict(type="float", default=0),
+            server_slots=dict(type="int"),
+            weights_bytes=dict(type="float"),
+            bandwidth_bps=dict(type="float"),
+            correctness_requests=dict(type="int", default=0),
+            determinism_prompts=dict(type="int", default=0),
+            report=dict(type="bool", default=True),
+        ),
+        required_if=[("mode", "open", ["rates_rps"])],
+        supports_check_mode=True,
+    )
+    params = module.params
+    run_id = params["run_id"] or new_run_id()
+    run_dir = os.path.join(params["results_dir"], run_id)
+    summary_path = os.path.join(run_dir, "summary.json")
+    options = {name: params[name] for name in ENGINE_OPTIONS}
+    options["run_id"] = run_id
+    try:
+        config = BenchmarkConfig.from_dict(options)
+        for shape in config.shapes():
+            shape.validate()
+    except (TypeError, ValueError) as error:
+        module.fail_json(msg="llm_benchmark against {}: invalid options: {}".format(params["base_url"], error))
+
+    if not params["force"] and os.path.exists(summary_path):
+        with open(summary_path, encoding="utf-8") as handle:
+            previous = json.load(handle)
+        if previous.get("status") == "complete":
+            finish(module, previous, run_dir, changed=False)
+    if module.check_mode:
+        module.exit_json(changed=True, run_dir=run_dir, status="check_mode")
+
+    os.makedirs(run_dir, exist_ok=True)
+    progress_path = os.path.join(run_dir, "progress.log")
+
+    def progress(event):
+        p50 = event["p50_ttft_s"]
+        line = "{} [{}] {}/{} done, {:.2f} req/s, p50 TTFT {}, errors {}\n".format(
+            time.strftime("%H:%M:%S"), event["level"], event["completed"], event["total"] or "?", event["rate_rps"],
+            "-" if p50 is None else f"{p50 * 1000:.1f} ms", event["errors"])
+        with open(progress_path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+
+    try:
+        summary = run_benchmark(config, progress=progress)
+    except (OSError, ValueError, KeyError) as error:
+        module.fail_json(msg="llm_benchmark against {}: {}".format(params["base_url"], error), run_dir=run_dir)
+    finish(module, summary, run_dir, changed=True)
+
+
+def finish(module, summary, run_dir, changed):
+    lines = level_lines(summary)
+    failures = gate_failures(lines, module.params["slo_gate_levels"])
+    result = dict(changed=changed, run_dir=run_dir, status=summary["status"], slo_met=not failures, levels=lines,
+                  summary=summary, report=summary.get("report", {}))
+    if summary["status"] != "complete":
+        module.fail_json(msg="llm_benchmark against {}: run {}, partial results in {}".format(
+            module.params["base_url"], summary["status"], run_dir), **result)
+    if module.params["fail_on_slo"] and failures:
+        detail = "; ".join(
+            "{label}: p95 TTFT {ttft}, p95 ITL {itl}, error rate {err:.1%}".format(
+                label=line["label"], err=line["error_rate"],
+                ttft="-" if line["ttft_p95_s"] is None else "{:.3f} s".format(line["ttft_p95_s"]),
+                itl="-" if line["itl_p95_s"] is None else "{:.4f} s".format(line["itl_p95_s"]))
+            for line in failures)
+        slo = summary["levels"][0]["summary"]["slo"] if summary["levels"] else {}
+        module.fail_json(msg="llm_benchmark against {}: SLOs missed (limits {}): {}".format(
+            module.params["base_url"], {k: v for k, v in slo.items() if v is not None}, detail), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
