@@ -160,7 +160,8 @@ def test_failed_work_request_and_timeout(run_oci_module, oci_emulator, gateway):
     assert failed["failed"] is True and "Backend URL is not reachable." in failed["msg"]
     oci_emulator.inject("CreateDeployment", "stall_work_request")
     stalled = run_oci_module("api_deployment", **deployment_options(gateway["id"], wait_timeout=1))
-    assert stalled["failed"] is True and "IN_PROGRESS" in stalled["msg"] and stalled["work_request_id"] in stalled["msg"]
+    assert stalled["failed"] is True and "IN_PROGRESS" in stalled["msg"]
+    assert stalled["work_request_id"] in stalled["msg"]
 
 
 @pytest.mark.parametrize(("overrides", "needle"), [
@@ -180,7 +181,8 @@ def test_failed_work_request_and_timeout(run_oci_module, oci_emulator, gateway):
      "public_keys_uri must be an https:// URI"),
 ])
 def test_bad_input_fails_before_any_call(run_oci_module, oci_emulator, overrides, needle):
-    result = run_oci_module("api_deployment", **{**deployment_options("ocid1.apigateway.oc1.iad.aaaaaaaagw"), **overrides})
+    options = {**deployment_options("ocid1.apigateway.oc1.iad.aaaaaaaagw"), **overrides}
+    result = run_oci_module("api_deployment", **options)
     assert result["failed"] is True and needle in result["msg"], result["msg"]
     assert sum(oci_emulator.calls.values()) == 0
 

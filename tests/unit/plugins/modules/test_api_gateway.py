@@ -43,7 +43,8 @@ def test_update_in_place_keeps_the_ocid(run_oci_module, oci_emulator):
     assert result["changed"] is True
     assert result["gateway"]["id"] == first["id"]
     assert result["gateway"]["network_security_group_ids"] == [NSG]
-    assert result["diff"] == {"before": {"network_security_group_ids": []}, "after": {"network_security_group_ids": [NSG]}}
+    assert result["diff"] == {"before": {"network_security_group_ids": []},
+                              "after": {"network_security_group_ids": [NSG]}}
     assert oci_emulator.calls["UpdateGateway"] == 1
     assert len(live_items(oci_emulator, "Gateway")) == 1
 

@@ -1,0 +1,241 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: api_subscriber
+short_description: Create, update and delete OCI API Gateway subscribers (clients with tokens on usage plans)
+version_added: 0.1.0
+description:
+  - Ensures an API Gateway subscriber exists with the given clients and usage plans, or is absent.
+  - Identity is (O(compartment_id), O(name)); a found subscriber is compared and updated in place. Two subscribers
+    with that identity fail the task listing both OCIDs.
+  - Client tokens are secrets; they are never logged, returned or shown in a diff. With O(update_tokens=on_create)
+    (the default) only client names are compared, so a run reads the subscriber once from the list; with
+    V(always) the subscriber is read in full and tokens are compared by their SHA-256 digests.
+author:
+  - llmops.oke maintainers
+extends_documentation_fragment:
+  - llmops.oke.oci
+  - llmops.oke.oci.WAIT
+attributes:
+  check_mode:
+    support: full
+    description: Predicts exactly what a real run would change, with no write calls.
+  diff_mode:
+    support: full
+    description: Shows before/after of the fields that differ (client names, token digests, never tokens).
+options:
+  state:
+    description: Whether the subscriber should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  compartment_id:
+    description: OCID of the compartment of the subscriber.
+    type: str
+    required: true
+  name:
+    description: Display name of the subscriber, unique within the compartment.
+    type: str
+    required: true
+    aliases: [display_name]
+  clients:
+    description: The subscriber's clients (the whole list). Required to create.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the client, unique in the subscriber.
+        type: str
+        required: true
+      token:
+        description: The client token sent by callers at the deployment's usage plan token location. Never logged.
+        type: str
+        required: true
+  usage_plan_ids:
+    description: OCIDs of the usage plans the subscriber is on (the whole list). Required to create.
+    type: list
+    elements: str
+  update_tokens:
+    description:
+      - V(on_create) sets tokens when the subscriber is created or its client list changes.
+      - V(always) also replaces tokens that differ from O(clients[].token) (costs one more read per run).
+    type: str
+    choices: [always, on_create]
+    default: on_create
+  freeform_tags:
+    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
+    type: dict
+  defined_tags:
+    description: Defined tags by namespace (the whole set).
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: Benchmark client on the default plan
+  llmops.oke.api_subscriber:
+    compartment_id: "{{ oke_compartment_id }}"
+    name: llmops-benchmark
+    clients:
+      - name: benchmark
+        token: "{{ benchmark_client_token }}"
+    usage_plan_ids: ["{{ plan.usage_plan.id }}"]
+  no_log: true
+"""
+
+RETURN = r"""
+subscriber:
+  description: The subscriber (snake_case) with client names only, re-read after the work request; null when absent.
+  returned: always
+  type: dict
+  sample:
+    id: ocid1.apisubscriber.oc1.iad.aaaa
+    display_name: llmops-benchmark
+    clients: [{"name": "benchmark"}]
+work_request_ids:
+  description: OCIDs of the work requests this run started.
+  returned: when something was changed outside check mode
+  type: list
+  elements: str
+"""
+
+import hashlib  # noqa: E402
+from typing import Any  # noqa: E402
+
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (  # noqa: E402
+    ApiGatewayResource,
+    api_gateway_identity_spec,
+    identity_errors,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+    HAS_OCI,
+    OCIModule,
+    build_model,
+    model_to_dict,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource  # noqa: E402
+
+if HAS_OCI:
+    import oci.apigateway.models as ag_models
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    **api_gateway_identity_spec(),
+    "clients": {"type": "list", "elements": "dict", "options": {
+        "name": {"type": "str", "required": True},
+        "token": {"type": "str", "required": True, "no_log": True},
+    }},
+    "usage_plan_ids": {"type": "list", "elements": "str"},
+    "update_tokens": {"type": "str", "choices": ["always", "on_create"], "default": "on_create", "no_log": False},
+}
+
+
+def input_errors(params: dict[str, Any]) -> list[str]:
+    """Problems of the options OCI would reject, found before any API call (tokens are never quoted)."""
+    errors = identity_errors(params, {"compartment_id": ("compartment", "tenancy"), "usage_plan_ids": "apiusageplan"})
+    names, tokens = set(), set()
+    for index, client in enumerate(params.get("clients") or []):
+        if client["name"] in names:
+            errors.append(f"clients[{index}].name '{client['name']}' is given twice")
+        if not client["token"].strip():
+            errors.append(f"clients[{index}].token of client '{client['name']}' is empty")
+        elif client["token"] in tokens:
+            errors.append(f"clients[{index}].token of client '{client['name']}' repeats another client's token")
+        names.add(client["name"])
+        tokens.add(client["token"])
+    if params.get("state") == "present" and params.get("clients") == []:
+        errors.append("clients must hold at least one client")
+    return errors
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Subscriber(ApiGatewayResource):
+    kind = "API subscriber"
+    result_key = "subscriber"
+    client_class_name = "SubscribersClient"
+    list_operation = "list_subscribers"
+    exact_fields = DEFAULT_EXACT_FIELDS | {"clients", "usage_plans"}
+
+    def find(self) -> dict[str, Any] | None:
+        found = self.find_summary()
+        if found is not None and self.params["update_tokens"] == "always" and self.params["state"] == "present":
+            return self.get(found["id"], digests=True)
+        return found
+
+    def get(self, ocid: str, digests: bool = False) -> dict[str, Any]:
+        subscriber = model_to_dict(self.module.call(self.client.get_subscriber, ocid).data)
+        # Tokens never leave this method: names only, or names with token digests to compare.
+        subscriber["clients"] = [prune_none({"name": client["name"],
+                                             "token_sha256": token_digest(client["token"])
+                                             if digests and client.get("token") else None})
+                                 for client in subscriber.get("clients") or []]
+        return subscriber
+
+    def _clients(self, with_tokens: bool) -> list[dict[str, Any]] | None:
+        clients = self.params.get("clients")
+        if clients is None:
+            return None
+        if with_tokens:
+            return [{"name": client["name"], "token": client["token"]} for client in clients]
+        digests = self.params["update_tokens"] == "always"
+        return [prune_none({"name": client["name"], "token_sha256": token_digest(client["token"]) if digests else None})
+                for client in clients]
+
+    def desired(self) -> dict[str, Any]:
+        p = self.params
+        return prune_none({
+            "compartment_id": p["compartment_id"],
+            "display_name": p["name"],
+            "clients": self._clients(with_tokens=False),
+            "usage_plans": p.get("usage_plan_ids"),
+            **self.tags(),
+        })
+
+    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        self._check_creatable(desired)
+        return dict(desired)
+
+    def _check_creatable(self, desired: dict[str, Any]) -> None:
+        missing = [option for option, field in (("clients", "clients"), ("usage_plan_ids", "usage_plans"))
+                   if not desired.get(field)]
+        if missing:
+            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
+                                      f"{'is' if len(missing) == 1 else 'are'} required to create a subscriber.")
+
+    def _wire(self, desired: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+        body = dict(desired) if fields is None else {field: desired[field] for field in fields}
+        if "clients" in body:
+            body["clients"] = self._clients(with_tokens=True)
+        return body
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self._check_creatable(desired)
+        details = build_model(ag_models.CreateSubscriberDetails, self._wire(desired), ag_models)
+        response = self.module.call(self.client.create_subscriber, details, opc_retry_token=retry_token)
+        return response.headers.get("opc-work-request-id")
+
+    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
+        details = build_model(ag_models.UpdateSubscriberDetails, self._wire(desired, fields), ag_models)
+        response = self.module.call(self.client.update_subscriber, current["id"], details)
+        return response.headers.get("opc-work-request-id")
+
+    def delete(self, current: dict[str, Any]) -> str | None:
+        return self.module.call(self.client.delete_subscriber, current["id"]).headers.get("opc-work-request-id")
+
+
+def main() -> None:
+    module = OCIModule(ARGUMENT_SPEC)
+    errors = input_errors(module.params)
+    if errors:
+        module.fail_json(msg=f"Invalid options for API subscriber '{module.params['name']}': {'; '.join(errors)}.")
+    run_resource(Subscriber(module))
+
+
+if __name__ == "__main__":
+    main()

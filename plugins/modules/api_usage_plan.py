@@ -1,0 +1,266 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: api_usage_plan
+short_description: Create, update and delete OCI API Gateway usage plans (entitlements with rate limits and quotas)
+version_added: 0.1.0
+description:
+  - Ensures an API Gateway usage plan exists with the given entitlements, or is absent.
+  - Identity is (O(compartment_id), O(name)); a found plan is compared and updated in place. Two plans with that
+    identity fail the task listing both OCIDs.
+  - O(entitlements) is the whole list: an entitlement on OCI that is not listed here is removed on update.
+  - Subscribers reach deployments through a plan's entitlement targets; the deployments must require usage
+    plan tokens (O(llmops.oke.api_deployment#module:usage_plans)).
+author:
+  - llmops.oke maintainers
+extends_documentation_fragment:
+  - llmops.oke.oci
+  - llmops.oke.oci.WAIT
+attributes:
+  check_mode:
+    support: full
+    description: Predicts exactly what a real run would change, with no write calls.
+  diff_mode:
+    support: full
+    description: Shows before/after of the fields that differ.
+options:
+  state:
+    description: Whether the usage plan should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  compartment_id:
+    description: OCID of the compartment of the usage plan.
+    type: str
+    required: true
+  name:
+    description: Display name of the usage plan, unique within the compartment.
+    type: str
+    required: true
+    aliases: [display_name]
+  entitlements:
+    description: What subscribers of the plan may call, and how much. Required to create.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the entitlement, unique in the plan.
+        type: str
+        required: true
+      description:
+        description: Free text about the entitlement.
+        type: str
+      rate_limit_per_second:
+        description: Requests per second one subscriber client may send (more than 0); omit for no rate limit.
+        type: int
+      quota:
+        description: Requests one subscriber client may send per period; omit for no quota.
+        type: dict
+        suboptions:
+          value:
+            description: Number of requests per period (more than 0).
+            type: int
+            required: true
+          unit:
+            description: Length of the period.
+            type: str
+            choices: [MINUTE, HOUR, DAY, MONTH]
+            required: true
+          reset_policy:
+            description: When the count restarts.
+            type: str
+            choices: [CALENDAR]
+            default: CALENDAR
+          operation_on_breach:
+            description: Reject requests over the quota, or allow them (and only report the breach).
+            type: str
+            choices: [REJECT, ALLOW]
+            default: REJECT
+      target_deployment_ids:
+        description: OCIDs of the API deployments the entitlement covers.
+        type: list
+        elements: str
+        default: []
+  freeform_tags:
+    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
+    type: dict
+  defined_tags:
+    description: Defined tags by namespace (the whole set).
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: Default plan for benchmark and chat clients
+  llmops.oke.api_usage_plan:
+    compartment_id: "{{ oke_compartment_id }}"
+    name: llmops-default
+    entitlements:
+      - name: inference
+        rate_limit_per_second: 10
+        quota:
+          value: 100000
+          unit: DAY
+        target_deployment_ids: ["{{ deployment.deployment.id }}"]
+"""
+
+RETURN = r"""
+usage_plan:
+  description: The usage plan (snake_case), re-read after the work request; null when absent.
+  returned: always
+  type: dict
+  sample: {"id": "ocid1.apiusageplan.oc1.iad.aaaa", "display_name": "llmops-default", "entitlements": []}
+work_request_ids:
+  description: OCIDs of the work requests this run started.
+  returned: when something was changed outside check mode
+  type: list
+  elements: str
+"""
+
+from typing import Any  # noqa: E402
+
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (  # noqa: E402
+    ApiGatewayResource,
+    api_gateway_identity_spec,
+    identity_errors,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+    HAS_OCI,
+    OCIModule,
+    build_model,
+    is_ocid,
+    model_to_dict,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource  # noqa: E402
+
+if HAS_OCI:
+    import oci.apigateway.models as ag_models
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    **api_gateway_identity_spec(),
+    "entitlements": {"type": "list", "elements": "dict", "options": {
+        "name": {"type": "str", "required": True},
+        "description": {"type": "str"},
+        "rate_limit_per_second": {"type": "int"},
+        "quota": {"type": "dict", "options": {
+            "value": {"type": "int", "required": True},
+            "unit": {"type": "str", "choices": ["MINUTE", "HOUR", "DAY", "MONTH"], "required": True},
+            "reset_policy": {"type": "str", "choices": ["CALENDAR"], "default": "CALENDAR"},
+            "operation_on_breach": {"type": "str", "choices": ["REJECT", "ALLOW"], "default": "REJECT"},
+        }},
+        "target_deployment_ids": {"type": "list", "elements": "str", "default": []},
+    }},
+}
+
+
+def input_errors(params: dict[str, Any]) -> list[str]:
+    """Problems of the options OCI would reject, found before any API call."""
+    errors = identity_errors(params, {"compartment_id": ("compartment", "tenancy")})
+    names = set()
+    for index, entitlement in enumerate(params.get("entitlements") or []):
+        where = f"entitlements[{index}]"
+        if entitlement["name"] in names:
+            errors.append(f"{where}.name '{entitlement['name']}' is given twice")
+        names.add(entitlement["name"])
+        rate = entitlement.get("rate_limit_per_second")
+        if rate is not None and rate <= 0:
+            errors.append(f"{where}.rate_limit_per_second must be more than 0, got {rate}")
+        quota = entitlement.get("quota")
+        if quota is not None and quota["value"] <= 0:
+            errors.append(f"{where}.quota.value must be more than 0, got {quota['value']}")
+        errors += [f"{where}.target_deployment_ids must hold API deployment OCIDs, got '{value}'"
+                   for value in entitlement["target_deployment_ids"] if not is_ocid(value, "apideployment")]
+    return errors
+
+
+def canonical_entitlement(entitlement: dict[str, Any]) -> dict[str, Any]:
+    """An Entitlement (snake_case) cut to what this module manages, so desired and current compare as wholes."""
+    rate = entitlement.get("rate_limit") or {}
+    quota = entitlement.get("quota") or {}
+    return prune_none({
+        "name": entitlement.get("name"),
+        "description": entitlement.get("description") or None,
+        "rate_limit": {"value": rate["value"], "unit": rate.get("unit") or "SECOND"} if rate.get("value") else None,
+        "quota": {key: quota.get(key) for key in ("value", "unit", "reset_policy", "operation_on_breach")}
+        if quota.get("value") else None,
+        "targets": sorted(({"deployment_id": target["deployment_id"]} for target in entitlement.get("targets") or []),
+                          key=lambda target: target["deployment_id"]),
+    })
+
+
+class UsagePlan(ApiGatewayResource):
+    kind = "API usage plan"
+    result_key = "usage_plan"
+    client_class_name = "UsagePlansClient"
+    list_operation = "list_usage_plans"
+    exact_fields = DEFAULT_EXACT_FIELDS | {"entitlements"}
+
+    def find(self) -> dict[str, Any] | None:
+        # Entitlement summaries lack their targets: read the found plan once in full to compare them.
+        found = self.find_summary()
+        if found is None or self.params["state"] == "absent":
+            return found
+        return self.get(found["id"])
+
+    def get(self, ocid: str) -> dict[str, Any]:
+        plan = model_to_dict(self.module.call(self.client.get_usage_plan, ocid).data)
+        plan["entitlements"] = [canonical_entitlement(item) for item in plan.get("entitlements") or []]
+        return plan
+
+    def desired(self) -> dict[str, Any]:
+        p = self.params
+        entitlements = None
+        if p.get("entitlements") is not None:
+            entitlements = [canonical_entitlement({
+                "name": item["name"],
+                "description": item.get("description"),
+                "rate_limit": {"value": item["rate_limit_per_second"], "unit": "SECOND"}
+                if item.get("rate_limit_per_second") else None,
+                "quota": item.get("quota"),
+                "targets": [{"deployment_id": ocid} for ocid in item["target_deployment_ids"]],
+            }) for item in p["entitlements"]]
+        return prune_none({
+            "compartment_id": p["compartment_id"],
+            "display_name": p["name"],
+            "entitlements": entitlements,
+            **self.tags(),
+        })
+
+    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        self._check_creatable(desired)
+        return dict(desired)
+
+    def _check_creatable(self, desired: dict[str, Any]) -> None:
+        if not desired.get("entitlements"):
+            self.module.fail_json(msg=f"Cannot create {self.describe()}: entitlements (at least one) are required "
+                                      "to create a usage plan.")
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self._check_creatable(desired)
+        details = build_model(ag_models.CreateUsagePlanDetails, desired, ag_models)
+        response = self.module.call(self.client.create_usage_plan, details, opc_retry_token=retry_token)
+        return response.headers.get("opc-work-request-id")
+
+    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
+        details = build_model(ag_models.UpdateUsagePlanDetails, {field: desired[field] for field in fields}, ag_models)
+        response = self.module.call(self.client.update_usage_plan, current["id"], details)
+        return response.headers.get("opc-work-request-id")
+
+    def delete(self, current: dict[str, Any]) -> str | None:
+        return self.module.call(self.client.delete_usage_plan, current["id"]).headers.get("opc-work-request-id")
+
+
+def main() -> None:
+    module = OCIModule(ARGUMENT_SPEC)
+    errors = input_errors(module.params)
+    if errors:
+        module.fail_json(msg=f"Invalid options for API usage plan '{module.params['name']}': {'; '.join(errors)}.")
+    run_resource(UsagePlan(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""api_usage_plan against the OCI emulator."""
+
+from __future__ import annotations
+
+import pytest
+from apigw_support import (  # noqa: F401  (api_gateway_service is an autouse fixture)
+    api_gateway_service,
+    assert_ok,
+    live_items,
+    make_deployment,
+    make_gateway,
+    plan_options,
+)
+
+
+@pytest.fixture
+def deployment(run_oci_module, oci_emulator):
+    deployment = make_deployment(run_oci_module, make_gateway(run_oci_module)["id"])
+    oci_emulator.reset_counts()
+    return deployment
+
+
+def test_create_then_noop(run_oci_module, oci_emulator, deployment):
+    created = assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"])))
+    assert created["changed"] is True
+    entitlement = created["usage_plan"]["entitlements"][0]
+    assert entitlement["rate_limit"] == {"value": 10, "unit": "SECOND"}
+    assert entitlement["quota"] == {"value": 100000, "unit": "DAY", "reset_policy": "CALENDAR",
+                                    "operation_on_breach": "REJECT"}
+    assert entitlement["targets"] == [{"deployment_id": deployment["id"]}]
+    oci_emulator.reset_counts()
+    again = assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"])))
+    assert again["changed"] is False
+    assert dict(oci_emulator.calls) == {"ListUsagePlans": 1, "GetUsagePlan": 1}
+
+
+def test_update_quota_in_place_with_diff_and_check_mode(run_oci_module, oci_emulator, deployment):
+    first = assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"])))["usage_plan"]
+    changed = plan_options(deployment["id"], entitlements=[
+        {"name": "inference", "rate_limit_per_second": 50, "target_deployment_ids": [deployment["id"]]}])
+    oci_emulator.reset_counts()
+    predicted = run_oci_module("api_usage_plan", check_mode=True, diff=True, **changed)
+    assert predicted["changed"] is True and oci_emulator.write_calls() == 0
+    assert predicted["diff"]["before"]["entitlements"][0]["rate_limit"]["value"] == 10
+    assert predicted["diff"]["after"]["entitlements"][0]["rate_limit"]["value"] == 50
+    result = assert_ok(run_oci_module("api_usage_plan", diff=True, **changed))
+    assert result["changed"] is True and result["usage_plan"]["id"] == first["id"]
+    assert "quota" not in result["usage_plan"]["entitlements"][0]
+    assert len(live_items(oci_emulator, "UsagePlan")) == 1
+    assert assert_ok(run_oci_module("api_usage_plan", **changed))["changed"] is False
+
+
+def test_delete_and_delete_absent(run_oci_module, oci_emulator, deployment):
+    assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"])))
+    assert assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"], state="absent")))["changed"]
+    assert live_items(oci_emulator, "UsagePlan") == []
+    assert not assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"], state="absent")))["changed"]
+
+
+def test_duplicates_faults_failed_work_request(run_oci_module, oci_emulator, deployment):
+    oci_emulator.inject("CreateUsagePlan", "500")
+    oci_emulator.inject("GetUsagePlan", "429", retry_after=0)
+    first = assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"])))["usage_plan"]
+    assert oci_emulator.calls["CreateUsagePlan"] == 2 and len(live_items(oci_emulator, "UsagePlan")) == 1
+    twin = oci_emulator.put("apigateway", "UsagePlan", {**live_items(oci_emulator, "UsagePlan")[0],
+                                                        "id": oci_emulator.new_ocid("apiusageplan")})
+    duplicate = run_oci_module("api_usage_plan", **plan_options(deployment["id"]))
+    assert duplicate["failed"] is True and first["id"] in duplicate["msg"] and twin["id"] in duplicate["msg"]
+    oci_emulator.inject("CreateUsagePlan", "fail_work_request", messages=("Quota exceeded for usage plans.",))
+    failed = run_oci_module("api_usage_plan", **plan_options(deployment["id"], name="other"))
+    assert failed["failed"] is True and "Quota exceeded for usage plans." in failed["msg"]
+
+
+def test_delete_timeout_names_the_work_request(run_oci_module, oci_emulator, deployment):
+    assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"])))
+    oci_emulator.inject("DeleteUsagePlan", "stall_work_request")
+    stalled = run_oci_module("api_usage_plan", **plan_options(deployment["id"], state="absent", wait_timeout=1))
+    assert stalled["failed"] is True and "IN_PROGRESS" in stalled["msg"]
+    assert stalled["work_request_id"] in stalled["msg"]
+
+
+@pytest.mark.parametrize(("entitlement", "needle"), [
+    ({"name": "e", "rate_limit_per_second": 0}, "rate_limit_per_second must be more than 0"),
+    ({"name": "e", "rate_limit_per_second": -1}, "rate_limit_per_second must be more than 0"),
+    ({"name": "e", "quota": {"value": 0, "unit": "DAY"}}, "quota.value must be more than 0"),
+    ({"name": "e", "quota": {"value": 5, "unit": "YEAR"}}, "unit"),
+    ({"name": "e", "target_deployment_ids": ["ocid1.apigateway.oc1.iad.aaaaaaaagw"]},
+     "target_deployment_ids must hold API deployment OCIDs"),
+])
+def test_bad_input_fails_before_any_call(run_oci_module, oci_emulator, entitlement, needle):
+    result = run_oci_module("api_usage_plan", **plan_options("unused", entitlements=[entitlement]))
+    assert result["failed"] is True and needle in result["msg"], result["msg"]
+    assert sum(oci_emulator.calls.values()) == 0
+
+
+def test_bad_compartment_and_missing_entitlements(run_oci_module, oci_emulator):
+    bad = run_oci_module("api_usage_plan", compartment_id="ocid1.vcn.oc1.iad.aaaa", name="p", entitlements=[])
+    assert bad["failed"] is True and "compartment_id must be an OCID" in bad["msg"]
+    assert sum(oci_emulator.calls.values()) == 0
