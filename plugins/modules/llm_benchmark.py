@@ -262,6 +262,13 @@ levels:
   elements: dict
   sample: [{"label": "c4", "ttft_p50_s": 0.21, "ttft_p95_s": 0.4, "itl_mean_s": 0.03, "itl_p95_s": 0.05,
             "output_tok_s": 120.5, "request_rps": 1.1, "error_rate": 0.0, "goodput_fraction": 1.0, "slo_met": true}]
+table:
+  description: The per-level numbers as aligned text lines, for printing.
+  returned: unless check mode
+  type: list
+  elements: str
+  sample: ["level  TTFT p50 ms  TTFT p95 ms  ITL mean ms  ITL p95 ms  out tok/s  req/s  errors  SLO",
+           "c1            210.0        250.1         30.2        35.0      30.1   0.30    0.0%  yes"]
 summary:
   description: The content of C(summary.json) (metadata, per-level summaries, capacity and cost, correctness).
   returned: unless check mode
@@ -310,6 +317,20 @@ def level_lines(summary):
             "slo_met": s["slo_met"],
         })
     return lines
+
+
+def table_lines(lines):
+    def ms(value):
+        return "-" if value is None else f"{value * 1000:.1f}"
+
+    rows = ["{:<6} {:>12} {:>12} {:>12} {:>11} {:>10} {:>6} {:>7}  {}".format(
+        "level", "TTFT p50 ms", "TTFT p95 ms", "ITL mean ms", "ITL p95 ms", "out tok/s", "req/s", "errors", "SLO")]
+    for line in lines:
+        rows.append("{:<6} {:>12} {:>12} {:>12} {:>11} {:>10.1f} {:>6.2f} {:>7}  {}".format(
+            line["label"], ms(line["ttft_p50_s"]), ms(line["ttft_p95_s"]), ms(line["itl_mean_s"]),
+            ms(line["itl_p95_s"]), line["output_tok_s"], line["request_rps"], f"{line['error_rate']:.1%}",
+            "yes" if line["slo_met"] else "no"))
+    return rows
 
 
 def gate_failures(lines, gate_levels):
@@ -414,7 +435,7 @@ def finish(module, summary, run_dir, changed):
     lines = level_lines(summary)
     failures = gate_failures(lines, module.params["slo_gate_levels"])
     result = dict(changed=changed, run_dir=run_dir, status=summary["status"], slo_met=not failures, levels=lines,
-                  summary=summary, report=summary.get("report", {}))
+                  table=table_lines(lines), summary=summary, report=summary.get("report", {}))
     if summary["status"] != "complete":
         module.fail_json(msg="llm_benchmark against {}: run {}, partial results in {}".format(
             module.params["base_url"], summary["status"], run_dir), **result)
