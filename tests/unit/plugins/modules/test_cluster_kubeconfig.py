@@ -47,6 +47,7 @@ def test_exec_kubeconfig_uses_the_python_helper_not_the_cli(run_oci_module, oci_
     assert credential["status"]["expirationTimestamp"].endswith("Z")
     verify_oke_token(oci_emulator, credential["status"]["token"])
     assert oci_emulator.calls["CreateKubeconfig"] == 1
+    assert oci_emulator.write_calls() == 0  # reading kubeconfig content is a POST that changes nothing
 
 
 def test_exec_kubeconfig_rerun_and_check_mode_are_no_ops(run_oci_module, oci_emulator, tmp_path):
