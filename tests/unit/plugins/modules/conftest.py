@@ -24,7 +24,7 @@ from ansible.module_utils.testing import patch_module_args
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "fixtures"))
 
-from oci_emulator.fixtures import (  # noqa: F401  (pytest fixtures re-exported)
+from oci_emulator.fixtures import (  # noqa: F401  # pylint: disable=unused-import
     oci_auth_args,
     oci_emulator,
     oci_emulator_server,

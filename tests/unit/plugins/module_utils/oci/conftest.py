@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "fixtures"))
 
-from oci_emulator.fixtures import (  # noqa: F401  (pytest fixtures re-exported)
+from oci_emulator.fixtures import (  # noqa: F401  # pylint: disable=unused-import
     oci_auth_args,
     oci_emulator,
     oci_emulator_server,

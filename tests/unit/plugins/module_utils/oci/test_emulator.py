@@ -72,7 +72,7 @@ def test_body_is_validated_against_the_sdk_model(client, oci_emulator):
 def test_work_requests_advance_per_poll_and_state_is_per_compartment(client, oci_emulator):
     created = client.create_node_pool(pool_details())
     work_request_id = created.headers["opc-work-request-id"]
-    statuses = [client.get_work_request(work_request_id).data.status for _ in range(3)]
+    statuses = [client.get_work_request(work_request_id).data.status for _poll in range(3)]
     assert statuses == ["IN_PROGRESS", "SUCCEEDED", "SUCCEEDED"]
     client.create_node_pool(pool_details(name="q", compartment=OTHER_COMPARTMENT_ID))
     mine = client.list_node_pools(FIXTURE_COMPARTMENT_ID).data
@@ -116,7 +116,7 @@ def test_faults_counts_and_retry_tokens(client, oci_emulator):
 def test_failed_work_request_exposes_errors(client, oci_emulator):
     oci_emulator.inject("CreateNodePool", "fail_work_request", messages=("capacity",))
     work_request_id = client.create_node_pool(pool_details()).headers["opc-work-request-id"]
-    assert [client.get_work_request(work_request_id).data.status for _ in range(2)] == ["IN_PROGRESS", "FAILED"]
+    assert [client.get_work_request(work_request_id).data.status for _poll in range(2)] == ["IN_PROGRESS", "FAILED"]
     errors = client.list_work_request_errors(FIXTURE_COMPARTMENT_ID, work_request_id).data
     assert [error.message for error in errors] == ["capacity"]
     assert oci_emulator.items("containerengine", "NodePool")[0]["lifecycleState"] == "FAILED"

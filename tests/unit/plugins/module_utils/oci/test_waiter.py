@@ -64,7 +64,7 @@ def test_timeout_reports_last_state_and_never_oversleeps():
 
 def test_poll_intervals_are_capped():
     intervals = poll_intervals(10, cap_s=30, rng=lambda: 0.5)
-    assert [round(next(intervals), 2) for _ in range(5)] == [10, 15, 22.5, 30, 30]
+    assert [round(next(intervals), 2) for _poll in range(5)] == [10, 15, 22.5, 30, 30]
 
 
 def test_find_unique_ignores_deleted_and_lists_duplicates():
