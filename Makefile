@@ -6,21 +6,24 @@ BIN = $(VENV_PATH)/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 
-.PHONY: demo test venv collection-link lint sanity unit integration molecule
+.PHONY: demo test venv system-deps collection-link lint sanity unit integration molecule
 
 venv:
 	@hack/venv.sh >/dev/null
+
+system-deps:
+	@hack/system-deps.sh
 
 collection-link:
 	@mkdir -p build/collections/ansible_collections/llmops
 	@ln -sfn $(CURDIR) build/collections/ansible_collections/llmops/oke
 
 ## The local end-to-end path: a real llama.cpp server on this machine, benchmarked.
-demo: collection-link
+demo: system-deps collection-link
 	$(BIN)/ansible-playbook -i inventories/local playbooks/local.yml
 
 ## The whole test suite, in order, stopping at the first failure.
-test: lint sanity unit integration molecule
+test: system-deps lint sanity unit integration molecule
 
 lint: collection-link
 	$(BIN)/ruff check .
