@@ -271,3 +271,47 @@ def test_bad_input_fails_before_any_api_call(run_oci_module, oci_emulator, overr
     assert result["failed"] is True
     assert message in result["msg"]
     assert sum(oci_emulator.calls.values()) == 0
+
+
+IN_PLACE_CHANGES = [
+    ({"initial_node_labels": {"llmops.oke/pool": "gpu", "nvidia.com/gpu": "true"}}, "initial_node_labels"),
+    ({"ssh_public_key": "ssh-ed25519 BBBB other@example"}, "ssh_public_key"),
+    ({"user_data": "#cloud-config\nruncmd: [echo bye]\n"}, "node_metadata"),
+    ({"node_cycling": {"is_node_cycling_enabled": True, "maximum_surge": "2"}}, "node_pool_cycling_details"),
+    ({"node_eviction": {"eviction_grace_duration": "PT30M"}}, "node_eviction_node_pool_settings"),
+    ({"nsg_ids": []}, "node_config_details"),
+    ({"placement_configs": [{"availability_domain": "Uocm:US-ASHBURN-AD-3", "subnet_id": SUBNET_AD1,
+                             "fault_domains": ["FAULT-DOMAIN-3"]}]}, "node_config_details"),
+    ({"boot_volume_size_in_gbs": 300}, "node_source_details"),
+    ({"node_image_id": OKE_IMAGES[0][1]}, "node_source_details"),
+    ({"freeform_tags": {}}, "freeform_tags"),
+    ({"defined_tags": {"ops": {"team": "ml"}}}, "defined_tags"),
+    ({"name": "gpu-a10"}, None),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), IN_PLACE_CHANGES, ids=[str(f) for _c, f in IN_PLACE_CHANGES])
+def test_each_attribute_updates_in_place_and_converges(run_oci_module, oci_emulator, change, field):
+    created = run_oci_module("node_pool", **gpu_pool())["node_pool"]
+    oci_emulator.reset_counts()
+    predicted = run_oci_module("node_pool", check_mode=True, diff=True, **gpu_pool(**change))
+    assert oci_emulator.write_calls() == 0
+    result = run_oci_module("node_pool", diff=True, **gpu_pool(**change))
+    assert result["changed"] is (field is not None), result
+    assert predicted["changed"] is result["changed"]
+    if field is not None:
+        assert list(result["diff"]["after"]) == [field]
+        assert predicted["diff"] == result["diff"]
+        assert oci_emulator.calls["UpdateNodePool"] == 1
+    assert oci_emulator.calls["CreateNodePool"] == 0 and oci_emulator.calls["DeleteNodePool"] == 0
+    assert result["node_pool"]["id"] == created["id"]
+    again = run_oci_module("node_pool", **gpu_pool(**change))
+    assert again["changed"] is False, again
+
+
+def test_slow_answers_are_waited_for(run_oci_module, oci_emulator):
+    oci_emulator.inject("ListNodePools", "slow", delay_s=1.0)
+    oci_emulator.inject("GetWorkRequest", "slow", delay_s=0.5)
+    result = run_oci_module("node_pool", **arm_pool())
+    assert result["changed"] is True, result
+    assert oci_emulator.calls["ListNodePools"] == 1
