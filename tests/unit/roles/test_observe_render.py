@@ -1,0 +1,160 @@
+"""playbooks/observe.yml renders the whole observe-and-scale stack offline, and what it renders is valid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from k8s_support import assert_valid, render_playbook
+from observe_support import (
+    DATA_DIR,
+    chart_references,
+    chart_values,
+    known_chart_keys,
+    leaf_paths,
+    manifests,
+    rendered,
+)
+
+pytestmark = pytest.mark.slow
+VARIANTS = ["adapter", "keda"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_whole_stack_is_rendered(variant: str) -> None:
+    render_dir = rendered(variant)
+    assert {p.name for p in render_dir.glob("*.yaml")} == {"monitoring.yaml", "autoscaling.yaml", "grafana.yaml",
+                                                           "opencost.yaml"}
+    releases = {"prometheus", "grafana", "opencost"} | ({"prometheus-adapter"} if variant == "adapter" else {"keda"})
+    assert set(chart_values(render_dir)) == releases
+    assert set(chart_references(render_dir)) == releases
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_manifests_validate_against_kubernetes_schemas_and_policy(variant: str) -> None:
+    # ScaledObject is a CRD: checked against its own schema below.
+    assert_valid(manifests(rendered(variant)), extra_kinds={"ScaledObject"})
+
+
+def test_scaled_objects_validate_against_the_keda_crd_schema() -> None:
+    schema = json.loads((DATA_DIR / "crds" / "keda-scaledobject-v1alpha1.schema.json").read_text())
+    scaled = [d for d in manifests(rendered("keda")) if d["kind"] == "ScaledObject"]
+    assert {d["metadata"]["name"] for d in scaled} == {"vllm", "llama-cpp"}
+    for document in scaled:
+        jsonschema.validate(document, schema)
+
+
+def test_the_crd_schema_rejects_unknown_fields() -> None:
+    # The check would be worthless if a misspelt field passed.
+    schema = json.loads((DATA_DIR / "crds" / "keda-scaledobject-v1alpha1.schema.json").read_text())
+    document = next(d for d in manifests(rendered("keda")) if d["kind"] == "ScaledObject")
+    document["spec"]["maxReplicas"] = 3
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema)
+
+
+def test_hpas_scale_each_backend_on_its_adapter_metric() -> None:
+    render_dir = rendered("adapter")
+    hpas = {d["metadata"]["name"]: d for d in manifests(render_dir) if d["kind"] == "HorizontalPodAutoscaler"}
+    assert set(hpas) == {"vllm", "llama-cpp"}
+    custom_rules = chart_values(render_dir)["prometheus-adapter"]["rules"]["custom"]
+    adapter_rules = {rule["name"]["as"]: rule for rule in custom_rules}
+    for name, hpa in hpas.items():
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        (metric,) = hpa["spec"]["metrics"]
+        assert metric["type"] == "Pods" and metric["pods"]["target"]["type"] == "AverageValue"
+        assert metric["pods"]["metric"]["name"] in adapter_rules
+        behavior = hpa["spec"]["behavior"]
+        # Minutes-long model loads: scale down far slower than up.
+        assert behavior["scaleDown"]["stabilizationWindowSeconds"] > behavior["scaleUp"]["stabilizationWindowSeconds"]
+        assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+    vllm_rule = adapter_rules[hpas["vllm"]["spec"]["metrics"][0]["pods"]["metric"]["name"]]
+    # Engine series only: the API server process can expose the same name without model_name.
+    assert 'model_name!=""' in vllm_rule["seriesQuery"] and 'model_name!=""' in vllm_rule["metricsQuery"]
+    assert vllm_rule["seriesQuery"].startswith("vllm:num_requests_waiting{")
+    assert adapter_rules["llamacpp_requests_deferred"]["seriesQuery"].startswith("llamacpp:requests_deferred{")
+
+
+def test_keda_variant_uses_the_chosen_llama_cpp_signal() -> None:
+    scaled = {d["metadata"]["name"]: d for d in manifests(rendered("keda")) if d["kind"] == "ScaledObject"}
+    query = scaled["llama-cpp"]["spec"]["triggers"][0]["metadata"]["query"]
+    assert query.startswith("sum(llamacpp:requests_processing{")
+    for document in scaled.values():
+        trigger = document["spec"]["triggers"][0]
+        assert trigger["type"] == "prometheus" and trigger["metricType"] == "AverageValue"
+        assert document["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["name"] == document["metadata"]["name"]
+    assert not [d for d in manifests(rendered("keda")) if d["kind"] == "HorizontalPodAutoscaler"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_chart_values_set_only_keys_the_pinned_chart_has(variant: str) -> None:
+    known = known_chart_keys()
+    problems = []
+    for release, values in chart_values(rendered(variant)).items():
+        allowed = [tuple(key.split("/")) for key in known[release]["keys"]]
+        for path in leaf_paths(values):
+            if not any(path[: len(key)] == key for key in allowed):
+                problems.append(f"{release}: {'/'.join(path)} is not a key of chart {known[release]['chart']} "
+                                f"{known[release]['version']} (tests/data/chart_values_keys.yml)")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_chart_references_are_pinned_to_the_checked_versions(variant: str) -> None:
+    known = known_chart_keys()
+    for release, reference in chart_references(rendered(variant)).items():
+        expected = known[release]
+        assert (reference["repo_url"], reference["chart"], reference["version"]) == (
+            expected["repo_url"], expected["chart"], expected["version"]), release
+        assert reference["values_file"] == f"{release}.values.yaml"
+        assert reference["namespace"]
+
+
+def _oci_datasource(grafana_values: dict) -> dict:
+    sources = grafana_values["datasources"]["datasources.yaml"]["datasources"]
+    return next(d for d in sources if d["type"] == "oci-metrics-datasource")
+
+
+def test_user_principal_reads_its_key_from_the_secret_only() -> None:
+    render_dir = rendered("keda")
+    values = chart_values(render_dir)["grafana"]
+    (mount,) = values["extraSecretMounts"]
+    assert mount["secretName"] == "grafana-oci-user-principal" and mount["readOnly"] is True
+    oci = _oci_datasource(values)
+    assert oci["jsonData"]["environment"] == "local"
+    assert all(value.startswith(f"$__file{{{mount['mountPath']}/") for value in oci["secureJsonData"].values())
+    everything = "\n".join(p.read_text() for p in render_dir.rglob("*.yaml"))
+    assert "PRIVATE KEY" not in everything
+    assert not [d for d in manifests(render_dir) if d["kind"] == "Secret"]
+
+
+def test_instance_principal_is_the_default() -> None:
+    values = chart_values(rendered("adapter"))["grafana"]
+    oci = _oci_datasource(values)
+    assert oci["jsonData"] == {"profile0": "DEFAULT", "environment": "OCI Instance"}
+    assert "extraSecretMounts" not in values and "secureJsonData" not in oci
+
+
+def test_max_replicas_beyond_the_node_pool_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="do not fit"):
+        render_playbook("playbooks/observe.yml", tmp_path, inventory="inventories/oke",
+                        extra_vars={"autoscaling_vllm_max_replicas": 9, "autoscaling_gpu_pool_max_nodes": 4})
+
+
+def test_inventory_documents_every_knob() -> None:
+    inventory = Path(__file__).resolve().parents[3] / "inventories" / "oke" / "group_vars" / "all" / "observe.yml"
+    lines = inventory.read_text().splitlines()
+    settings = yaml.safe_load(inventory.read_text())
+    undocumented = []
+    for index, line in enumerate(lines):
+        key = line.split(":", 1)[0]
+        if key in settings and not line.startswith((" ", "#")):
+            # A comment on the line above, or the knob belongs to a commented block directly above.
+            previous = next((lines[i] for i in range(index - 1, -1, -1) if lines[i].strip()), "")
+            if not previous.startswith("#") and previous.split(":", 1)[0] not in settings:
+                undocumented.append(key)
+    assert not undocumented, f"knobs without a comment: {undocumented}"
