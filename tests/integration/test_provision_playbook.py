@@ -1,0 +1,68 @@
+"""ansible-playbook playbooks/provision.yml -i inventories/oke against the OCI emulator: converge, no-op, teardown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from provision_support import live_resources, run_playbook, start_emulator
+
+pytestmark = pytest.mark.slow
+
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable")
+
+
+@pytest.fixture(scope="module")
+def emulator_and_identity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    emulator, identity = start_emulator(tmp_path_factory.mktemp("provision-identity"))
+    yield emulator, identity
+    emulator.stop()
+
+
+def writes(calls: dict[str, int]) -> dict[str, int]:
+    return {op: count for op, count in calls.items() if op.startswith(WRITE_PREFIXES)}
+
+
+def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> None:
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+
+    checked = run_playbook("provision.yml", emulator, identity, tmp_path, check=True)
+    assert checked.returncode == 0, checked.output[-6000:]
+    assert writes(emulator.calls) == {}, "check mode wrote"
+
+    first = run_playbook("provision.yml", emulator, identity, tmp_path)
+    assert first.returncode == 0, first.output[-6000:]
+    assert first.changed == 6  # pools (loop), add-on, gateway, deployments (loop), plan, subscriber
+    assert live_resources(emulator) == {
+        "containerengine/NodePool": 2, "containerengine/Addon": 1, "apigateway/Gateway": 1,
+        "apigateway/Deployment": 2, "apigateway/UsagePlan": 1, "apigateway/Subscriber": 1,
+    }
+    pools = {pool["name"]: pool for pool in emulator.items("containerengine", "NodePool")}
+    assert {label["key"]: label["value"] for label in pools["gpu-a10"]["initialNodeLabels"]} == {
+        "llmops.oke/pool": "gpu-a10"}
+    addon = emulator.items("containerengine", "Addon")[0]
+    nodes = next(item["value"] for item in addon["configurations"] if item["key"] == "nodes")
+    assert sorted(nodes.split(",")) == sorted([f"1:4:{pools['gpu-a10']['id']}", f"1:6:{pools['cpu-a1']['id']}"])
+    token = (tmp_path / "client_token").read_text().split()[0]
+    subscriber = emulator.items("apigateway", "Subscriber")[0]
+    assert subscriber["clients"][0]["token"] == token
+    assert token not in first.output
+
+    emulator.reset_counts()
+    second = run_playbook("provision.yml", emulator, identity, tmp_path)
+    assert second.returncode == 0, second.output[-6000:]
+    assert second.changed == 0, second.output[-6000:]
+    assert writes(emulator.calls) == {}
+    assert emulator.rejected_signatures == 0
+
+    emulator.reset_counts()
+    checked_again = run_playbook("provision.yml", emulator, identity, tmp_path, check=True)
+    assert checked_again.returncode == 0 and checked_again.changed == 0, checked_again.output[-6000:]
+
+    torn = run_playbook("teardown.yml", emulator, identity, tmp_path)
+    assert torn.returncode == 0, torn.output[-6000:]
+    assert set(live_resources(emulator).values()) == {0}, live_resources(emulator)
+    again = run_playbook("teardown.yml", emulator, identity, tmp_path)
+    assert again.returncode == 0 and again.changed == 0, again.output[-6000:]
