@@ -364,7 +364,7 @@ class NodePool(ContainerEngineResource):
     def find(self) -> dict[str, Any] | None:
         items = self.module.list_all(self.client.list_node_pools, self.params["compartment_id"],
                                      cluster_id=self.params["cluster_id"], name=self.params["name"])
-        found = find_unique(items, self.params["name"], f"node pool in cluster {self.params['cluster_id']} with")
+        found = find_unique(items, self.params["name"], f"node pools in cluster {self.params['cluster_id']}")
         # The summary lacks node metadata: read the full pool only when user data must be compared.
         if found is not None and self.params.get("user_data") is not None:
             return self.get(found["id"])

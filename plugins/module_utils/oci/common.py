@@ -221,8 +221,8 @@ def error_summary(error: Exception) -> str:
     """One line about an SDK/transport error, without request bodies or credentials."""
     if HAS_OCI and isinstance(error, oci.exceptions.ServiceError):
         return f"OCI answered {error.status} {error.code}: {error.message} (opc-request-id {error.request_id})"
-    if isinstance(error, RetriesExhausted):
-        return str(error)
+    if isinstance(error, (RetriesExhausted, ValueError)):
+        return str(error).rstrip(".")
     return f"{type(error).__name__}: {error}"
 
 
@@ -318,4 +318,4 @@ class OCIModule(AnsibleModule):
         cause = error.last_error if isinstance(error, RetriesExhausted) else error
         if HAS_OCI and isinstance(cause, oci.exceptions.ServiceError):
             details = {"status": cause.status, "code": cause.code, "opc_request_id": cause.request_id}
-        self.fail_json(msg=f"{sentence}: {error_summary(error)}.", error=details, **result)
+        self.fail_json(msg=f"{sentence}: {error_summary(error).rstrip('.')}.", error=details, **result)

@@ -30,15 +30,22 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.waiter import (
 GONE_STATES = frozenset({"DELETED", "DELETING"})
 
 
-def find_unique(items: Iterable[dict[str, Any]], name: str, describe: str, name_key: str = "name",
+class DuplicateResources(ValueError):
+    """Two or more resources share one identity; the message lists their OCIDs."""
+
+
+def find_unique(items: Iterable[dict[str, Any]], name: str, plural: str, name_key: str = "name",
                 ignore_states: Iterable[str] = GONE_STATES) -> dict[str, Any] | None:
-    """The one item called ``name`` (None when none); two or more is a ValueError listing their OCIDs."""
+    """The one item called ``name`` (None when none); two or more raise DuplicateResources listing OCIDs.
+
+    ``plural`` names the scope for the message, e.g. "node pools in cluster ocid1...".
+    """
     ignored = set(ignore_states)
     matches = [item for item in items if item.get(name_key) == name and item.get("lifecycle_state") not in ignored]
     if len(matches) > 1:
         ocids = ", ".join(sorted(str(item.get("id")) for item in matches))
-        raise ValueError(f"{len(matches)} {describe} resources are named '{name}' ({ocids}); "
-                         "identity must be unique: delete or rename the extra ones")
+        raise DuplicateResources(f"{len(matches)} {plural} are named '{name}' ({ocids}); the name must identify "
+                                 "one resource: delete or rename the extra ones")
     return matches[0] if matches else None
 
 
@@ -144,7 +151,8 @@ class OCIResource:
             )
         except WorkRequestFailed as error:
             self.module.fail_json(
-                msg=f"Work request {work_request_id} to {action} {self.describe(resource)} failed: {error}.",
+                msg=f"Work request {work_request_id} to {action} {self.describe(resource)} failed: "
+                    f"{str(error).rstrip('.')}.",
                 work_request_id=work_request_id, work_request_errors=error.errors,
             )
         except WorkRequestTimeout as error:
@@ -167,6 +175,8 @@ class OCIResource:
     def _guard(self, action: str, resource: dict[str, Any] | None, call: Any, *args: Any) -> Any:
         try:
             return call(*args)
+        except DuplicateResources as error:
+            self.module.fail_json(msg=f"Cannot {action} {self.describe(resource)}: {error}.")
         except Exception as error:  # one sentence naming the action, the resource and the cause
             self.module.fail_oci(f"Cannot {action} {self.describe(resource)}", error)
         return None

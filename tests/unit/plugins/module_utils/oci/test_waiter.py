@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import find_unique
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import DuplicateResources, find_unique
 from ansible_collections.llmops.oke.plugins.module_utils.oci.waiter import (
     WorkRequestFailed,
     WorkRequestTimeout,
@@ -73,5 +73,5 @@ def test_find_unique_ignores_deleted_and_lists_duplicates():
              {"id": "c", "name": "y", "lifecycle_state": "ACTIVE"}]
     assert find_unique(items, "x", "node pool")["id"] == "a"
     assert find_unique(items, "z", "node pool") is None
-    with pytest.raises(ValueError, match=r"\(a, d\)"):
-        find_unique([*items, {"id": "d", "name": "x", "lifecycle_state": "FAILED"}], "x", "node pool")
+    with pytest.raises(DuplicateResources, match=r"2 node pools in cluster c are named 'x' \(a, d\)"):
+        find_unique([*items, {"id": "d", "name": "x", "lifecycle_state": "FAILED"}], "x", "node pools in cluster c")
