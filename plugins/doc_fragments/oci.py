@@ -61,6 +61,8 @@ requirements:
   - python >= 3.11
   - oci >= 2.150.0
 notes:
+  - Put only these authentication options in C(module_defaults) for C(group/llmops.oke.oci); the wait options
+    are not accepted by the info and kubeconfig modules.
   - Calls answered 429 or 5xx are retried with exponential backoff and jitter, honouring C(Retry-After),
     at most 6 attempts and 180 seconds per call; other 4xx answers fail at once with OCI's message.
 """
