@@ -156,6 +156,12 @@ options:
   defined_tags:
     description: Defined tags by namespace (the whole set).
     type: dict
+  size_managed_by_autoscaler:
+    description:
+      - Use O(size) only to create the pool; later runs leave the node count to the cluster autoscaler
+        instead of scaling the pool back to O(size).
+    type: bool
+    default: false
   force_replace:
     description: Delete and recreate the pool when a setting OCI cannot update in place changes.
     type: bool
@@ -293,6 +299,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     }},
     "freeform_tags": {"type": "dict"},
     "defined_tags": {"type": "dict"},
+    "size_managed_by_autoscaler": {"type": "bool", "default": False},
     "force_replace": {"type": "bool", "default": False},
 }
 
@@ -408,6 +415,13 @@ class NodePool(ContainerEngineResource):
             "freeform_tags": p.get("freeform_tags"),
             "defined_tags": p.get("defined_tags"),
         })
+
+    def desired_for_existing(self, desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        if not self.params["size_managed_by_autoscaler"] or "node_config_details" not in desired:
+            return desired
+        config = {key: value for key, value in desired["node_config_details"].items() if key != "size"}
+        return {**desired, "node_config_details": config} if config else {
+            key: value for key, value in desired.items() if key != "node_config_details"}
 
     def _cluster_version(self) -> str:
         return self.module.call(self.client.get_cluster, self.params["cluster_id"]).data.kubernetes_version

@@ -113,6 +113,10 @@ class OCIResource:
         """The work request's own error records (``code``, ``message``)."""
         raise NotImplementedError
 
+    def desired_for_existing(self, desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        """Desired state once the resource exists (drop create-only settings such as an initial size)."""
+        return desired
+
     def resource_id(self, resource: dict[str, Any]) -> str:
         """What get() takes to re-read ``resource`` (its OCID by default)."""
         return resource["id"]
@@ -202,6 +206,7 @@ class OCIResource:
             result[self.result_key], result["work_request_ids"] = self._create_and_wait(desired)
             return result
 
+        desired = self.desired_for_existing(desired, current)
         comparable = self.comparable(current)
         fields = differing_fields(desired, comparable, self.exact_fields)
         if not fields:

@@ -315,3 +315,20 @@ def test_slow_answers_are_waited_for(run_oci_module, oci_emulator):
     result = run_oci_module("node_pool", **arm_pool())
     assert result["changed"] is True, result
     assert oci_emulator.calls["ListNodePools"] == 1
+
+
+def test_size_managed_by_autoscaler_is_only_used_to_create(run_oci_module, oci_emulator):
+    created = run_oci_module("node_pool", size_managed_by_autoscaler=True, **arm_pool(size=1))
+    assert created["node_pool"]["node_config_details"]["size"] == 1
+    pool = oci_emulator.items("containerengine", "NodePool")[0]
+    pool["nodeConfigDetails"]["size"] = 4  # the autoscaler scaled it out
+    oci_emulator.put("containerengine", "NodePool", pool)
+    oci_emulator.reset_counts()
+    rerun = run_oci_module("node_pool", size_managed_by_autoscaler=True, **arm_pool(size=1))
+    assert rerun["changed"] is False and oci_emulator.write_calls() == 0
+    other_change = run_oci_module("node_pool", size_managed_by_autoscaler=True,
+                                  **arm_pool(size=1, freeform_tags={"a": "b"}))
+    assert other_change["changed"] is True
+    assert other_change["node_pool"]["node_config_details"]["size"] == 4
+    fixed = run_oci_module("node_pool", **arm_pool(size=1))
+    assert fixed["changed"] is True and fixed["node_pool"]["node_config_details"]["size"] == 1
