@@ -151,6 +151,10 @@ def exec_user(params: dict[str, Any], region: str, helper: str) -> dict[str, Any
         args += ["--config-file", params["config_file_location"]]
     if params.get("config_profile_name"):
         args += ["--profile", params["config_profile_name"]]
+    for option, flag in (("api_user", "--user"), ("api_user_fingerprint", "--fingerprint"), ("tenancy", "--tenancy"),
+                         ("api_user_key_file", "--key-file")):
+        if params.get(option):
+            args += [flag, params[option]]
     return {"exec": {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
         "command": params.get("python_interpreter") or sys.executable,

@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auth-type", default=os.environ.get("OCI_AUTH_TYPE", "api_key"))
     parser.add_argument("--config-file", default=os.environ.get("OCI_CONFIG_FILE"))
     parser.add_argument("--profile", default=os.environ.get("OCI_CONFIG_PROFILE"))
+    # Identity given as module options instead of a config file (OCIDs and paths only, never secrets).
+    parser.add_argument("--user", default=os.environ.get("OCI_USER_ID"))
+    parser.add_argument("--fingerprint", default=os.environ.get("OCI_USER_FINGERPRINT"))
+    parser.add_argument("--tenancy", default=os.environ.get("OCI_TENANCY"))
+    parser.add_argument("--key-file", default=os.environ.get("OCI_USER_KEY_FILE"))
     args = parser.parse_args(argv)
     if oci is None:
         sys.stderr.write("the oci Python SDK is required: pip install oci\n")
@@ -122,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         "auth_type": args.auth_type,
         "config_file_location": args.config_file,
         "config_profile_name": args.profile,
+        "api_user": args.user,
+        "api_user_fingerprint": args.fingerprint,
+        "tenancy": args.tenancy,
+        "api_user_key_file": args.key_file,
         "api_user_key_pass_phrase": os.environ.get("OCI_USER_KEY_PASS_PHRASE"),
         "region": args.region or os.environ.get("OCI_REGION"),
     })

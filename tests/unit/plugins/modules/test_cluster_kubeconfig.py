@@ -99,3 +99,21 @@ def test_errors_are_sentences(run_oci_module, oci_emulator, tmp_path):
     assert unknown["failed"] is True
     assert "Cannot read the kubeconfig of cluster ocid1.cluster.oc1.iad.aaaamissing" in unknown["msg"]
     assert "404" in unknown["msg"]
+
+
+def test_helper_gets_identity_options_without_a_config_file(run_oci_module, oci_emulator, oci_test_identity, tmp_path):
+    from oci_emulator.fixtures import TEST_TENANCY, TEST_USER
+
+    dest = tmp_path / "inline.yaml"
+    result = run_oci_module("cluster_kubeconfig", cluster_id=FIXTURE_CLUSTER_ID, dest=str(dest),
+                            api_user=TEST_USER, tenancy=TEST_TENANCY, region=TEST_REGION,
+                            api_user_fingerprint=oci_test_identity.fingerprint,
+                            api_user_key_file=str(oci_test_identity.key_file))
+    assert result["changed"] is True, result
+    exec_entry = yaml.safe_load(dest.read_text())["users"][0]["user"]["exec"]
+    args = [arg for arg in exec_entry["args"] if arg not in ("--config-file", str(oci_test_identity.config_file))]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OCI_")}
+    env["HOME"] = str(tmp_path)  # no ~/.oci/config to fall back on
+    completed = subprocess.run([exec_entry["command"], *args], capture_output=True, text=True, timeout=120,
+                               check=True, env=env)
+    verify_oke_token(oci_emulator, json.loads(completed.stdout)["status"]["token"])
