@@ -38,7 +38,8 @@ def test_chatbot_runs_q8r16_on_the_ampere_image_in_the_a1_pool(tmp_path: Path) -
     documents = render_role("llama_cpp", tmp_path, PRESETS["chatbot"])
     pod = _deployment(documents)["spec"]["template"]["spec"]
     server = pod["containers"][0]
-    assert server["image"].startswith("docker.io/amperecomputingai/llama.cpp:") and not server["image"].endswith(":latest")
+    assert server["image"].startswith("docker.io/amperecomputingai/llama.cpp:")
+    assert not server["image"].endswith(":latest"), "image tags are pinned"
     assert server["command"] == ["/llm/llama-server"]
     args = args_map(server["args"])
     assert args["--model"] == "/models/Llama-3.1-8B-Instruct-Q8R16.gguf"
@@ -91,7 +92,8 @@ def test_upstream_pvc_and_api_key_variant(tmp_path: Path) -> None:
     deployment = _deployment(documents)
     pod = deployment["spec"]["template"]["spec"]
     server = pod["containers"][0]
-    assert server["image"].startswith("ghcr.io/ggml-org/llama.cpp:server-") and server["command"] == ["/app/llama-server"]
+    assert server["image"].startswith("ghcr.io/ggml-org/llama.cpp:server-")
+    assert server["command"] == ["/app/llama-server"]
     assert server["env"] == [{"name": "LLAMA_API_KEY", "valueFrom": {"secretKeyRef": {"name": "llama-api",
                                                                                     "key": "api-key"}}}]
     assert all("api" not in arg.lower() for arg in server["args"]), "the key never becomes an argument"

@@ -74,7 +74,7 @@ def test_a_sdist_without_llama_cpp_sources_fails_clearly(tmp_path: Path) -> None
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    with pytest.raises(build.BuildError, match="no llama.cpp/CMakeLists.txt"):
+    with pytest.raises(build.BuildError, match=r"no llama\.cpp/CMakeLists\.txt"):
         build.ensure_llama_server(str(tmp_path / "cache"), "9.9.9", archive.as_uri(), digest, ["-DX=1"])
 
 
