@@ -9,9 +9,9 @@ module: llm_benchmark
 short_description: Benchmark an OpenAI-compatible LLM endpoint and write an LLMPerf-compatible results folder
 version_added: 0.1.0
 description:
-  - Runs the collection's benchmark engine on the host the task runs on (usually the controller through
+  - "Runs the collection's benchmark engine on the host the task runs on (usually the controller through
     C(delegate_to: localhost), or a bench host): a sweep of closed-loop concurrency levels, or open-loop
-    request rates, against an OpenAI-compatible chat or completions endpoint (llama.cpp, vLLM, an API Gateway).
+    request rates, against an OpenAI-compatible chat or completions endpoint (llama.cpp, vLLM, an API Gateway)."
   - Writes C(<results_dir>/<run_id>/) with LLMPerf's C(*_summary.json) and C(*_individual_responses.json) per
     level, a per-request CSV, C(summary.json) with stricter definitions, capacity and cost, and a Markdown and
     HTML report with plots. Progress lines go to C(progress.log) in that folder while it runs.
@@ -346,10 +346,10 @@ def main():
             api=dict(type="str", choices=["chat", "completions"], default="chat"),
             api_key=dict(type="str", no_log=True),
             preset=dict(type="str", choices=["chatbot", "rag"]),
-            mean_input_tokens=dict(type="int"),
-            stddev_input_tokens=dict(type="int"),
-            mean_output_tokens=dict(type="int"),
-            stddev_output_tokens=dict(type="int"),
+            mean_input_tokens=dict(type="int", no_log=False),
+            stddev_input_tokens=dict(type="int", no_log=False),
+            mean_output_tokens=dict(type="int", no_log=False),
+            stddev_output_tokens=dict(type="int", no_log=False),
             concurrency=dict(type="list", elements="int"),
             mode=dict(type="str", choices=["closed", "open"], default="closed"),
             rates_rps=dict(type="list", elements="float"),

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":
         from .report import render_report
 
-        print(json.dumps(render_report(args.run_dir), indent=2))
+        sys.stdout.write(json.dumps(render_report(args.run_dir), indent=2) + "\n")
         return 0
     if args.command == "compare":
         economics = []
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 capacity = json.load(handle).get("capacity")
             if capacity:
                 economics.append(capacity)
-        print(json.dumps(compare_backends(economics), indent=2))
+        sys.stdout.write(json.dumps(compare_backends(economics), indent=2) + "\n")
         return 0
     options = {k: v for k, v in vars(args).items()
                if k not in ("command", "api_key_env", "no_server_extensions", "no_report", "prices_json")}
@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                          "ttft_p50_s": lv["summary"]["ttft_s"]["quantiles"]["p50"],
                          "output_tok_s": lv["summary"]["output_throughput_token_per_s"],
                          "error_rate": lv["summary"]["error_rate"]} for lv in summary["levels"]]}
-    print(json.dumps(brief, indent=2))
+    sys.stdout.write(json.dumps(brief, indent=2) + "\n")
     return 130 if summary["status"] == "interrupted" else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -103,7 +103,7 @@ class BenchmarkConfig:
     @classmethod
     def from_dict(cls, options: dict[str, Any]) -> BenchmarkConfig:
         """Build from flat options; a ``preset`` fills token lengths, concurrency and SLOs not given."""
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"unknown benchmark options: {', '.join(unknown)}")
@@ -292,6 +292,7 @@ def _capacity(config: BenchmarkConfig, levels: list[dict[str, Any]]) -> dict[str
                                     config.weights_bytes, bandwidth))
     if not cost:
         result["cost_per_million_output_tokens"] = None
+        result["cost_per_million_output_tokens_at_peak"] = None
     return result
 
 

@@ -117,6 +117,11 @@ def backend_economics(name: str, levels: Sequence[dict[str, Any]], cost_per_hour
     if lowest is not None:
         itl = lowest["summary"]["itl_s"]["mean"]
         result["decode_bandwidth_fraction"] = bandwidth_fraction(itl, weights_bytes, bandwidth_bps)
+        # the price at the best throughput seen, SLOs or not: what the hardware costs flat out
+        peak = max(levels, key=lambda lv: lv["summary"]["output_throughput_token_per_s"])
+        result["peak_output_tokens_per_s_per_replica"] = peak["summary"]["output_throughput_token_per_s"]
+        result["cost_per_million_output_tokens_at_peak"] = cost_per_million_output_tokens(
+            cost_per_hour / max(replicas_per_node, 1), peak["summary"]["output_throughput_token_per_s"])
     if best is None:
         result.update({"max_concurrency_per_replica": 0, "cost_per_million_output_tokens": None})
         return result

@@ -97,6 +97,7 @@ class RequestRecord:
     input_tokens_requested: int = 0
     max_tokens: int = 0
     new_connection: bool = False
+    retried_stale_connection: bool = False
 
     @property
     def ok(self) -> bool:
@@ -241,7 +242,7 @@ class _Connection(asyncio.Protocol):
         ex.record.headers_at = now
         headers = {}
         for line in lines[1:]:
-            name, _, value = line.partition(":")
+            name, _sep, value = line.partition(":")
             headers[name.strip().lower()] = value.strip().lower()
         if headers.get("connection") == "close":
             self.keep_alive = False
@@ -468,30 +469,51 @@ class OpenAIClient:
         if spec.request_id:
             extra["X-Request-Id"] = spec.request_id
         wire = self._request_bytes(method, path or self.completion_path, payload, extra)
-        loop = asyncio.get_running_loop()
         record.start = time.perf_counter()
-        conn = self._take_idle()
-        if conn is None:
-            record.new_connection = True
-            try:
-                conn = await self._connect()
-            except ConnectionRefusedError as exc:
-                record.fail(ERR_CONNECTION_REFUSED, str(exc))
+        for attempt in range(2):
+            conn = self._take_idle()
+            reused = conn is not None
+            if conn is None:
+                record.new_connection = True
+                conn = await self._open(record)
+                if conn is None:
+                    return record
+            if self.interrupted:
+                conn.abort()
+                record.fail(ERR_INTERRUPTED, "run interrupted")
                 return record
-            except TimeoutError:
-                record.fail(ERR_CONNECT_TIMEOUT, f"no connection to {self.host}:{self.port} "
-                                                 f"within {self.endpoint.connect_timeout_s}s")
-                return record
-            except OSError as exc:
-                record.fail(ERR_CONNECT, str(exc))
-                return record
-            record.connected = time.perf_counter()
-        if self.interrupted:
-            conn.abort()
-            record.fail(ERR_INTERRUPTED, "run interrupted")
-            return record
-        future: asyncio.Future = loop.create_future()
-        ex = _Exchange(record, spec.stream, self.endpoint.api == "chat", future)
+            await self._exchange(conn, record, spec.stream, wire)
+            stale = (reused and attempt == 0 and record.headers_at is None
+                     and record.error_code in (ERR_CLOSED, ERR_RESET))
+            if not stale:
+                break
+            # The server closed this kept-alive connection as we reused it (llama.cpp's server does after
+            # streamed responses): nothing was processed, so resend once on a fresh connection, timed afresh.
+            record.retried_stale_connection = True
+            record.error_code, record.error_msg, record.end, record.text = None, "", None, ""
+            record.content_times, record.first_content_at = [], None
+            record.start = time.perf_counter()
+        return record
+
+    async def _open(self, record: RequestRecord) -> _Connection | None:
+        try:
+            conn = await self._connect()
+        except ConnectionRefusedError as exc:
+            record.fail(ERR_CONNECTION_REFUSED, str(exc))
+            return None
+        except TimeoutError:
+            record.fail(ERR_CONNECT_TIMEOUT, f"no connection to {self.host}:{self.port} "
+                                             f"within {self.endpoint.connect_timeout_s}s")
+            return None
+        except OSError as exc:
+            record.fail(ERR_CONNECT, str(exc))
+            return None
+        record.connected = time.perf_counter()
+        return conn
+
+    async def _exchange(self, conn: _Connection, record: RequestRecord, stream: bool, wire: bytes) -> None:
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        ex = _Exchange(record, stream, self.endpoint.api == "chat", future)
         conn.exchange = ex
         self._active[id(ex)] = (conn, ex)
         try:
@@ -505,7 +527,6 @@ class OpenAIClient:
             self._idle.append(conn)
         elif not conn.closed:
             conn.abort()
-        return record
 
     def check_timeouts(self, now: float | None = None) -> int:
         """Fail in-flight requests past the request or stall timeout; returns how many were failed."""

@@ -33,7 +33,7 @@ async def numbers_test(client: OpenAIClient, requests: int = 50, concurrency: in
                        max_tokens: int = 32) -> dict[str, Any]:
     """Run LLMPerf's correctness test; returns counts, rates and the mismatches."""
     rng = random.Random(seed)
-    numbers = [rng.randint(0, MAX_RANDOM_NUMBER) for _ in range(requests)]
+    numbers = [rng.randint(0, MAX_RANDOM_NUMBER) for _index in range(requests)]
     sem = asyncio.Semaphore(concurrency)
     watchdog = asyncio.ensure_future(client.watchdog())
 

@@ -67,7 +67,7 @@ def arrival_offsets(shape: LoadShape, count: int) -> list[float]:
         return [i / rate for i in range(count)]
     rng = random.Random(shape.seed)
     offsets, now = [], 0.0
-    for _ in range(count):
+    for _index in range(count):
         offsets.append(now)
         now += rng.expovariate(rate)
     return offsets
@@ -136,7 +136,7 @@ async def run_level(client: OpenAIClient, specs: Sequence[RequestSpec], shape: L
     try:
         # warm-up: run to completion with the level's concurrency, excluded from every metric
         if shape.warmup_requests:
-            warm = [next_spec(True) for _ in range(shape.warmup_requests)]
+            warm = [next_spec(True) for _index in range(shape.warmup_requests)]
             sem = asyncio.Semaphore(shape.concurrency)
 
             async def warm_one(spec: RequestSpec, record: RequestRecord) -> None:
@@ -170,7 +170,7 @@ async def run_level(client: OpenAIClient, specs: Sequence[RequestSpec], shape: L
                     record.scheduled = time.perf_counter()
                     await one(spec, record)
 
-            work = asyncio.gather(*(user() for _ in range(shape.concurrency)))
+            work = asyncio.gather(*(user() for _index in range(shape.concurrency)))
         else:
             work = asyncio.ensure_future(_open_loop(shape, run.start, may_issue, issued, next_spec, one, stop_event))
         await _until_stopped(work, stop_event, client)
@@ -221,7 +221,7 @@ async def _open_loop(shape: LoadShape, start: float, may_issue: Callable[[], boo
 async def _until_stopped(work: asyncio.Future, stop_event: asyncio.Event, client: OpenAIClient) -> None:
     """Wait for ``work``; when ``stop_event`` fires first, interrupt in-flight requests and let them unwind."""
     stopper = asyncio.ensure_future(stop_event.wait())
-    done, _ = await asyncio.wait([work, stopper], return_when=asyncio.FIRST_COMPLETED)
+    done, _pending = await asyncio.wait([work, stopper], return_when=asyncio.FIRST_COMPLETED)
     if work not in done:
         client.interrupt_all()
         await work

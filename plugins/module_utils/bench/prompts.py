@@ -82,7 +82,7 @@ def texts_to_count(output_lengths: list[int]) -> list[str]:
 
 def sample_output_lengths(count: int, mean_output_tokens: int, stddev_output_tokens: int, seed: int) -> list[int]:
     rng = random.Random(seed)
-    return [sample_random_positive_int(rng, mean_output_tokens, stddev_output_tokens) for _ in range(count)]
+    return [sample_random_positive_int(rng, mean_output_tokens, stddev_output_tokens) for _index in range(count)]
 
 
 def build_prompts(count: int, mean_input_tokens: int, stddev_input_tokens: int, mean_output_tokens: int,

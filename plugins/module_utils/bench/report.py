@@ -159,6 +159,9 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
         if cap.get("cost_per_million_output_tokens") is not None:
             rows.append(["cost per node-hour (USD)", _num(cap["cost_per_node_hour"], 4)])
             rows.append(["cost per 1M output tokens (USD)", _num(cap["cost_per_million_output_tokens"], 2)])
+        if cap.get("cost_per_million_output_tokens_at_peak") is not None:
+            rows.append(["cost per 1M output tokens at peak throughput, SLOs aside (USD)",
+                         _num(cap["cost_per_million_output_tokens_at_peak"], 2)])
         if cap.get("decode_bandwidth_fraction") is not None:
             rows.append(["decode throughput / bandwidth bound", f"{cap['decode_bandwidth_fraction'] * 100:.0f}%"])
         rows.append(["prices dated", cap.get("prices_date", "")])
@@ -197,7 +200,7 @@ def to_markdown(items: list[tuple[str, Any]]) -> str:
             header, rows = payload
             cells = [[c.replace("|", "\\|") for c in row] for row in rows]
             out.append("| " + " | ".join(header) + " |")
-            out.append("|" + "|".join("---" for _ in header) + "|")
+            out.append("|" + "|".join("---" for _index in header) + "|")
             out.extend("| " + " | ".join(row) + " |" for row in cells)
             out.append("")
     return "\n".join(out)

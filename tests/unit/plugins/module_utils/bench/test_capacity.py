@@ -82,5 +82,8 @@ def test_a10_or_a1() -> None:
     assert "3.6x" in decision["sentence"]
     none = backend_economics("slow", [level(1, False, 0.1, 1)], cost_per_hour=1.0)
     assert none["meets_slo"] is False and none["cost_per_million_output_tokens"] is None
+    # $1/h at 1 tok/s flat out: 1 / 3600 * 1e6
+    assert none["cost_per_million_output_tokens_at_peak"] == pytest.approx(277.7778, rel=1e-6)
+    assert gpu["cost_per_million_output_tokens_at_peak"] == pytest.approx(2.0 / (2100 * 3600) * 1e6)
     assert compare_backends([none])["choice"] is None
     assert "slow did not meet" in compare_backends([cpu, none])["sentence"]

@@ -86,3 +86,21 @@ def test_a_run_with_mixed_faults_completes_and_counts_them(make_server, tmp_path
     assert level["errors_by_code"] == {"connection_reset": 2, "http_429": 2, "http_500": 2, "malformed_sse": 2,
                                        "stall_timeout": 2}
     assert level["num_completed_requests"] == 10 and level["error_rate"] == 0.5
+
+
+def test_server_closing_kept_alive_connections_is_not_an_error(make_server) -> None:
+    # llama.cpp's server closes the connection after a streamed response; a reused connection that dies
+    # before any response byte is resent once on a fresh connection, timed from the resend
+    server = make_server(ttft_s=0.005, itl_s=0.001, fault_cycle=["close_after"])
+
+    async def main():
+        client = OpenAIClient(Endpoint(base_url=server.base_url, model="m"))
+        try:
+            return [await client.send(RequestSpec(prompt="x", max_tokens=3)) for _ in range(5)]
+        finally:
+            await client.close()
+
+    records = asyncio.run(main())
+    assert all(r.ok for r in records), [r.error_code for r in records]
+    assert [r.retried_stale_connection for r in records] == [False, True, True, True, True]
+    assert all(r.ttft_s < 0.02 for r in records)
