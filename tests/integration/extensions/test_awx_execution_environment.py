@@ -110,9 +110,10 @@ def test_replayed_galaxy_and_builder_stages_collect_our_requirements(context: Pa
     ours = next(e for e in yaml.safe_load((build / "requirements.yml").read_text())["collections"]
                 if e.get("type") == "file")
     collections = tmp_path / "collections"
-    # The galaxy stage runs in /build (= _build); Galaxy itself is unreachable here, hence --no-deps.
-    _run([str(BIN / "ansible-galaxy"), "collection", "install", ours["name"], "-p", str(collections), "--no-deps"],
-         build)
+    # The galaxy stage runs in /build (= _build); Galaxy itself is unreachable here, hence --no-deps. --force: a copy
+    # of llmops.oke in ~/.ansible/collections (ansible-lint puts one there) would otherwise count as installed.
+    _run([str(BIN / "ansible-galaxy"), "collection", "install", ours["name"], "-p", str(collections), "--no-deps",
+          "--force"], build)
     installed = collections / "ansible_collections" / "llmops" / "oke"
     assert (installed / "meta" / "execution-environment.yml").is_file()
     pip_out, bindep_out = tmp_path / "pip.txt", tmp_path / "bindep.txt"

@@ -20,11 +20,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 AWX_DIR = ROOT / "extensions" / "awx"
-# AWX JobTemplateSurveySpec.ALLOWED_TYPES: question type -> Python type of a default / answer.
-AWX_TYPES: dict[str, tuple[type, ...]] = {
-    "text": (str,), "textarea": (str,), "password": (str,), "multiplechoice": (str,), "multiselect": (str,),
-    "integer": (int,), "float": (float, int),
-}
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from awx_controller import awx_survey_errors  # noqa: E402  (AWX's own survey rules, shared with the fake API)
+
 CONDITIONAL_KEYS = ("when", "failed_when", "changed_when", "until")
 
 
@@ -53,50 +51,6 @@ def _role_options(root: Path, role: str) -> dict[str, dict[str, Any]]:
     for entry_point in specs.values():
         options.update((entry_point or {}).get("options") or {})
     return options
-
-
-def awx_survey_errors(survey: dict[str, Any]) -> list[str]:
-    """What AWX's survey_spec endpoint (JobTemplateSurveySpec._validate_spec_data) would reject."""
-    errors = []
-    for key, kind in (("name", str), ("description", str), ("spec", list)):
-        if not isinstance(survey.get(key), kind):
-            errors.append(f"survey {key!r} missing or not a {kind.__name__}")
-    if errors:
-        return errors
-    if not survey["spec"]:
-        return ["'spec' doesn't contain any items"]
-    variables: set[str] = set()
-    for index, question in enumerate(survey["spec"]):
-        for key, kind in (("type", str), ("question_name", str), ("variable", str), ("required", bool)):
-            if not isinstance(question.get(key), kind):
-                errors.append(f"question {index}: {key!r} missing or not a {kind.__name__}")
-        if errors:
-            continue
-        if question["variable"] in variables:
-            errors.append(f"question {index}: variable {question['variable']} duplicated")
-        variables.add(question["variable"])
-        qtype = question["type"]
-        if qtype not in AWX_TYPES:
-            errors.append(f"question {index}: type {qtype} not allowed")
-            continue
-        default = question.get("default", "")
-        if default != "" and (not isinstance(default, AWX_TYPES[qtype]) or isinstance(default, bool)):
-            errors.append(f"question {index}: default {default!r} is not a {qtype}")
-        for key in ("min", "max"):
-            if question.get(key) is not None and not isinstance(question[key], int):
-                errors.append(f"question {index}: {key} must be an integer")
-        if qtype in ("multiplechoice", "multiselect"):
-            if "choices" not in question:
-                errors.append(f"question {index}: {qtype} must list choices")
-            elif "default" in question:
-                defaults = question["default"].splitlines() if isinstance(question["default"], str) else []
-                if qtype == "multiplechoice" and len(defaults) > 1:
-                    errors.append(f"question {index}: one default only")
-                if any(item not in question["choices"] for item in defaults):
-                    errors.append(f"question {index}: default not among the choices")
-        if isinstance(default, str) and default.startswith("$encrypted$"):
-            errors.append(f"question {index}: $encrypted$ is reserved")
-    return errors
 
 
 def survey_drift(surveys: dict[str, Any], root: Path) -> list[str]:
@@ -182,6 +136,35 @@ def _in_conditional(text: str, line: int) -> bool:
     return False
 
 
+def _variables_set_in(node: Any) -> set[str]:
+    """Every name a playbook assigns itself: keys of any ``vars:`` mapping and of set_fact arguments."""
+    names: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "vars" and isinstance(value, dict):
+                names.update(value)
+            elif key in ("set_fact", "ansible.builtin.set_fact") and isinstance(value, dict):
+                names.update(set(value) - {"cacheable"})
+            names.update(_variables_set_in(value))
+    elif isinstance(node, list):
+        for item in node:
+            names.update(_variables_set_in(item))
+    return names
+
+
+def _playbook_sets(root: Path, playbook: str) -> set[str]:
+    path = root / playbook
+    names = set()
+    if path.is_file():
+        document = yaml.safe_load(path.read_text()) or []
+        names = _variables_set_in(document)
+        for play in document:
+            imported = play.get("ansible.builtin.import_playbook", play.get("import_playbook"))
+            if isinstance(imported, str) and "{{" not in imported:
+                names |= _playbook_sets(root, str((path.parent / imported).relative_to(root)))
+    return names
+
+
 # --- the committed surveys ---------------------------------------------------------------------------------
 
 
@@ -195,6 +178,18 @@ def test_committed_surveys_are_what_the_generator_makes_now() -> None:
 
 def test_committed_questions_match_role_argument_specs() -> None:
     assert survey_drift(_surveys(), ROOT) == []
+
+
+def test_no_survey_overrides_what_a_stage_playbook_sets() -> None:
+    """Survey answers are extra vars: they would override teardown's own ``*_state: absent`` and the like."""
+    surveys = _surveys()
+    set_by = {stage["name"]: _playbook_sets(ROOT, stage["playbook"]) for stage in surveys["llmops_awx_stages"]}
+    problems = [f"{stage['name']}: {q['variable']}" for stage in surveys["llmops_awx_stages"]
+                for q in stage["survey"]["spec"] if q["variable"] in set_by[stage["name"]]]
+    anywhere = set().union(*set_by.values())
+    problems += [f"workflow: {q['variable']}" for q in surveys["llmops_awx_workflow"]["survey"]["spec"]
+                 if q["variable"] in anywhere]
+    assert problems == []
 
 
 def test_every_stage_has_a_job_template_entry_in_order() -> None:
@@ -218,7 +213,7 @@ def test_surveyed_bool_variables_are_converted_where_tested() -> None:
         bools = {q["variable"] for q in stage["survey"]["spec"] if q.get("choices") == ["true", "false"]}
         for role in stage["roles"]:
             problems.extend(_bare_bool_conditionals(ROOT, role, bools & set(_role_options(ROOT, role))))
-    assert problems == [], "survey answers are strings; add `| bool`:\n" + "\n".join(problems)
+    assert problems == [], "survey answers are strings; add `| bool`:\n" + "\n".join(sorted(set(problems)))
 
 
 def test_a_real_role_change_is_detected_as_drift(tmp_path: Path) -> None:
@@ -339,6 +334,20 @@ def test_a_hand_edited_question_fails_the_check(demo_root: Path) -> None:
     next(q for q in deploy["survey"]["spec"] if q["variable"] == "demo_backend")["choices"].append("tgi")
     problems = survey_drift(surveys, demo_root)
     assert any("demo_backend" in p and "choices" in p for p in problems), problems
+
+
+def test_variables_a_playbook_sets_stay_out_of_its_survey_and_the_workflow(demo_root: Path) -> None:
+    (demo_root / "playbooks" / "teardown.yml").write_text(yaml.safe_dump([{"name": "Down", "hosts": "localhost",
+        "tasks": [{"name": "Demo", "ansible.builtin.include_role": {"name": "demo"},
+                   "vars": {"demo_backend": "vllm"}}]}]))
+    assert generator.main(["--root", str(demo_root)]) == 0
+    surveys = _surveys(demo_root)
+    teardown = next(s for s in surveys["llmops_awx_stages"] if s["name"] == "teardown")
+    deploy = next(s for s in surveys["llmops_awx_stages"] if s["name"] == "deploy")
+    assert "demo_backend" not in {q["variable"] for q in teardown["survey"]["spec"]}
+    assert "demo_backend" in {q["variable"] for q in deploy["survey"]["spec"]}
+    assert "demo_backend" not in {q["variable"] for q in surveys["llmops_awx_workflow"]["survey"]["spec"]}
+    assert survey_drift(surveys, demo_root) == []
 
 
 def test_site_playbook_imports_are_followed(demo_root: Path) -> None:
