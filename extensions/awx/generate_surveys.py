@@ -327,10 +327,14 @@ def build_surveys(root: Path) -> tuple[dict[str, Any], list[str]]:
 
 
 class _PlainDumper(yaml.SafeDumper):
-    """Writes a question shared by a stage and the workflow twice rather than as a YAML alias."""
+    """Writes a question shared by a stage and the workflow twice rather than as a YAML alias, lists indented."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # Indent list items under their key, as yamllint (ansible-lint) expects.
+        super().increase_indent(flow, False)
 
 
 def render(surveys: dict[str, Any]) -> str:
