@@ -19,7 +19,7 @@ description:
     unless O(force=true). In check mode nothing is sent and nothing is written.
   - Interrupting the play (SIGINT/SIGTERM) writes the partial results with status C(interrupted).
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 requirements:
   - matplotlib (only when O(report=true))
 options:
