@@ -150,3 +150,11 @@ def test_standalone_process_with_control_api(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_seeded_child_resources_are_found_under_their_parent(client, oci_emulator):
+    oci_emulator.put("containerengine", "Addon", {
+        "name": "CertManager", "version": "v1", "lifecycleState": "ACTIVE", "configurations": [],
+        "_parent": {"clusterId": FIXTURE_CLUSTER_ID}})
+    assert client.get_addon(FIXTURE_CLUSTER_ID, "CertManager").data.version == "v1"
+    assert [addon.name for addon in client.list_addons(FIXTURE_CLUSTER_ID).data] == ["CertManager"]
