@@ -231,4 +231,3 @@ def test_key_file_renders_before_the_config_that_names_it() -> None:
     templates = _credential_type()["injectors"]["file"]
     for order in (list(templates), list(_jsonb_order(templates))):
         assert order.index("template.key_file") < order.index("template.config_file"), order
-

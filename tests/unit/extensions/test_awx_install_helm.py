@@ -84,7 +84,7 @@ def test_refuses_archive_whose_checksum_differs(site: tuple[str, Path], tmp_path
 
 
 def test_cli_exit_status_reports_failure(site: tuple[str, Path], tmp_path: Path) -> None:
-    url, _ = site
+    url = site[0]
     # No release published at all: the download fails and the CLI says so with a non-zero status.
     assert install_helm.main(["--version", VERSION, "--dest", str(tmp_path / "helm"), "--base-url", url]) == 1
 

@@ -169,7 +169,7 @@ def _playbook_sets(root: Path, playbook: str) -> set[str]:
 
 
 def test_committed_surveys_are_what_the_generator_makes_now() -> None:
-    expected, _ = generator.build_surveys(ROOT)
+    expected = generator.build_surveys(ROOT)[0]
     committed = (AWX_DIR / "surveys.yml").read_text()
     assert committed == generator.render(expected), (
         "extensions/awx/surveys.yml is stale (a role or stage playbook changed): "
@@ -337,9 +337,9 @@ def test_a_hand_edited_question_fails_the_check(demo_root: Path) -> None:
 
 
 def test_variables_a_playbook_sets_stay_out_of_its_survey_and_the_workflow(demo_root: Path) -> None:
-    (demo_root / "playbooks" / "teardown.yml").write_text(yaml.safe_dump([{"name": "Down", "hosts": "localhost",
-        "tasks": [{"name": "Demo", "ansible.builtin.include_role": {"name": "demo"},
-                   "vars": {"demo_backend": "vllm"}}]}]))
+    teardown_play = {"name": "Down", "hosts": "localhost", "tasks": [
+        {"name": "Demo", "ansible.builtin.include_role": {"name": "demo"}, "vars": {"demo_backend": "vllm"}}]}
+    (demo_root / "playbooks" / "teardown.yml").write_text(yaml.safe_dump([teardown_play]))
     assert generator.main(["--root", str(demo_root)]) == 0
     surveys = _surveys(demo_root)
     teardown = next(s for s in surveys["llmops_awx_stages"] if s["name"] == "teardown")
