@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 ROOT = Path(__file__).resolve().parents[3]
 AWX_DIR = ROOT / "extensions" / "awx"
@@ -189,6 +190,29 @@ def test_no_survey_overrides_what_a_stage_playbook_sets() -> None:
     anywhere = set().union(*set_by.values())
     problems += [f"workflow: {q['variable']}" for q in surveys["llmops_awx_workflow"]["survey"]["spec"]
                  if q["variable"] in anywhere]
+    assert problems == []
+
+
+def _answers(question: dict[str, Any]) -> list[Any]:
+    """Every answer AWX can send for a question, typed as AWX sends it (choices are strings)."""
+    if question["type"] in ("multiplechoice", "multiselect"):
+        return list(question["choices"])
+    return [question["default"]] if "default" in question else []
+
+
+def test_every_survey_answer_passes_the_role_argument_validation() -> None:
+    """AWX answers a bool or an int choice as a string: the role's own argument spec check must accept it."""
+    problems = []
+    for stage in _surveys()["llmops_awx_stages"]:
+        options = {name: spec for role in stage["roles"] for name, spec in _role_options(ROOT, role).items()}
+        for question in stage["survey"]["spec"]:
+            spec = {key: value for key, value in options[question["variable"]].items()
+                    if key in ("type", "choices", "elements", "no_log")}
+            validator = ArgumentSpecValidator({question["variable"]: spec})
+            for answer in _answers(question):
+                result = validator.validate({question["variable"]: answer}, validate_role_argument_spec=True)
+                problems.extend(f"{stage['name']}: {question['variable']}={answer!r}: {message}"
+                                for message in result.error_messages)
     assert problems == []
 
 
