@@ -13,24 +13,35 @@ compared field), zero writes, zero work-request polls.
 from __future__ import annotations
 
 import argparse
+import importlib
 import platform
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
 
-import conftest  # noqa: E402,F401  (links the checkout as ansible_collections.llmops.oke)
+importlib.import_module("conftest")  # links the checkout as ansible_collections.llmops.oke
 from provision_support import live_resources, run_playbook, start_emulator  # noqa: E402
 
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable")
 POLL_OPERATIONS = ("GetWorkRequest", "ApiGatewayGetWorkRequest")
 # Resources the provision playbook manages: 2 node pools, 1 add-on, 1 gateway, 2 deployments, 1 plan, 1 subscriber.
 MANAGED_RESOURCES = 8
+
+
+@dataclass
+class ConvergeRun:
+    label: str
+    calls: Counter[str]
+    elapsed_s: float
+    changed: int
+    alive: dict[str, int]
 
 
 def kind_of(operation: str) -> str:
@@ -41,7 +52,7 @@ def kind_of(operation: str) -> str:
     return "read"
 
 
-def measure() -> list[tuple[str, Counter[str], float, int, str]]:
+def measure() -> list[ConvergeRun]:
     runs = []
     with tempfile.TemporaryDirectory(prefix="oci-api-calls-") as directory:
         work = Path(directory)
@@ -54,15 +65,15 @@ def measure() -> list[tuple[str, Counter[str], float, int, str]]:
                 elapsed = time.monotonic() - started
                 if run.returncode != 0:
                     raise SystemExit(f"{label} failed:\n{run.output[-4000:]}")
-                runs.append((label, Counter(emulator.calls), elapsed, run.changed, str(live_resources(emulator))))
+                runs.append(ConvergeRun(label, Counter(emulator.calls), elapsed, run.changed, live_resources(emulator)))
         finally:
             emulator.stop()
     return runs
 
 
-def report(runs: list[tuple[str, Counter[str], float, int, str]]) -> str:
-    operations = sorted({op for _label, calls, *_ in runs for op in calls}, key=lambda op: (kind_of(op), op))
-    noop_reads = sum(count for op, count in runs[1][1].items() if kind_of(op) == "read")
+def report(runs: list[ConvergeRun]) -> str:
+    operations = sorted({op for run in runs for op in run.calls}, key=lambda op: (kind_of(op), op))
+    noop_reads = sum(count for op, count in runs[1].calls.items() if kind_of(op) == "read")
     lines = [
         "# OCI API calls of `playbooks/provision.yml` (emulator)",
         "",
@@ -72,16 +83,16 @@ def report(runs: list[tuple[str, Counter[str], float, int, str]]) -> str:
         f"Python {platform.python_version()}, {platform.machine()}; {MANAGED_RESOURCES} managed resources "
         "(2 node pools, ClusterAutoscaler add-on, gateway, 2 deployments, usage plan, subscriber).",
         "",
-        "| operation | kind | " + " | ".join(label for label, *_ in runs) + " |",
+        "| operation | kind | " + " | ".join(run.label for run in runs) + " |",
         "|---|---|" + "---:|" * len(runs),
     ]
     for op in operations:
-        lines.append(f"| {op} | {kind_of(op)} | " + " | ".join(str(calls.get(op, 0)) for _l, calls, *_ in runs) + " |")
+        lines.append(f"| {op} | {kind_of(op)} | " + " | ".join(str(run.calls.get(op, 0)) for run in runs) + " |")
     for kind in ("read", "write", "work-request poll"):
-        totals = [sum(count for op, count in calls.items() if kind_of(op) == kind) for _l, calls, *_ in runs]
+        totals = [sum(count for op, count in run.calls.items() if kind_of(op) == kind) for run in runs]
         lines.append(f"| **total {kind}s** | | " + " | ".join(f"**{total}**" for total in totals) + " |")
-    lines.append("| tasks changed | | " + " | ".join(str(changed) for *_x, changed, _r in runs) + " |")
-    lines.append("| wall time (s) | | " + " | ".join(f"{elapsed:.1f}" for _l, _c, elapsed, *_ in runs) + " |")
+    lines.append("| tasks changed | | " + " | ".join(str(run.changed) for run in runs) + " |")
+    lines.append("| wall time (s) | | " + " | ".join(f"{run.elapsed_s:.1f}" for run in runs) + " |")
     lines += [
         "",
         "Reading it:",
@@ -94,7 +105,7 @@ def report(runs: list[tuple[str, Counter[str], float, int, str]]) -> str:
         "(Kubernetes version).",
         "- Check mode reads what a no-op reads and writes nothing.",
         "",
-        f"Resources alive after the runs: {runs[-1][4]}",
+        f"Resources alive after the runs: {runs[-1].alive}",
     ]
     return "\n".join(lines) + "\n"
 

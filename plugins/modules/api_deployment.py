@@ -17,7 +17,7 @@ description:
     here removes it on OCI. Route-level policies set elsewhere are not kept on update.
   - O(path_prefix) cannot change in place; a change fails with a clear error unless O(force_replace=true).
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT
@@ -241,10 +241,13 @@ RETURN = r"""
 deployment:
   description:
     - The deployment (snake_case), re-read after the work request; null when absent.
-    - RV(deployment.specification) is shown as this module manages it (fields it does not set are left out).
+    - Its C(specification) is shown as this module manages it (fields it does not set are left out).
   returned: always
   type: dict
-  sample: {"id": "ocid1.apideployment.oc1.iad.aaaa", "display_name": "llmops-inference", "endpoint": "https://abc.apigateway.us-ashburn-1.oci.customer-oci.com/llm"}
+  sample:
+    id: ocid1.apideployment.oc1.iad.aaaa
+    display_name: llmops-inference
+    endpoint: https://abc.apigateway.us-ashburn-1.oci.customer-oci.com/llm
 work_request_ids:
   description: OCIDs of the work requests this run started.
   returned: when something was changed outside check mode

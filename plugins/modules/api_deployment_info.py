@@ -12,7 +12,7 @@ description:
   - Returns one API deployment by OCID, or the deployments of a compartment, optionally on one gateway and by name.
   - Each deployment is read in full (with its specification) unless O(summary_only=true).
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
 attributes:
@@ -90,8 +90,8 @@ def main() -> None:
     module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None,
                        required_one_of=[("compartment_id", "deployment_id")])
     p = module.params
-    errors = [error for error in identity_errors({**p, "name": "-"}, {
-        "compartment_id": ("compartment", "tenancy"), "gateway_id": "apigateway", "deployment_id": "apideployment"})]
+    errors = identity_errors({**p, "name": "-"}, {
+        "compartment_id": ("compartment", "tenancy"), "gateway_id": "apigateway", "deployment_id": "apideployment"})
     if errors:
         module.fail_json(msg=f"Invalid options for API deployment lookup: {'; '.join(errors)}.")
     client = module.client(oci.apigateway.DeploymentClient)

@@ -16,7 +16,7 @@ description:
   - O(endpoint_type) and O(subnet_id) cannot change in place; a change fails with a clear error unless
     O(force_replace=true).
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT

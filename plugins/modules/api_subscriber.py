@@ -16,7 +16,7 @@ description:
     (the default) only client names are compared, so a run reads the subscriber once from the list; with
     V(always) the subscriber is read in full and tokens are compared by their SHA-256 digests.
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT

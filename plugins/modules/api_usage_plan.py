@@ -12,11 +12,11 @@ description:
   - Ensures an API Gateway usage plan exists with the given entitlements, or is absent.
   - Identity is (O(compartment_id), O(name)); a found plan is compared and updated in place. Two plans with that
     identity fail the task listing both OCIDs.
-  - O(entitlements) is the whole list: an entitlement on OCI that is not listed here is removed on update.
+  - O(entitlements) is the whole list; an entitlement on OCI that is not listed here is removed on update.
   - Subscribers reach deployments through a plan's entitlement targets; the deployments must require usage
     plan tokens (O(llmops.oke.api_deployment#module:usage_plans)).
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT

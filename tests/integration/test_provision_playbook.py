@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,11 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
     pools = {pool["name"]: pool for pool in emulator.items("containerengine", "NodePool")}
     assert {label["key"]: label["value"] for label in pools["gpu-a10"]["initialNodeLabels"]} == {
         "llmops.oke/pool": "gpu-a10"}
+    taints = {"gpu-a10": "nvidia.com/gpu=present:NoSchedule", "cpu-a1": "llmops.oke/pool=cpu-a1:NoSchedule"}
+    for name, taint in taints.items():
+        user_data = base64.b64decode(pools[name]["nodeMetadata"]["user_data"]).decode()
+        assert user_data.startswith("#!/bin/bash\n") and f"--register-with-taints={taint}" in user_data
+    assert pools["cpu-a1"]["nodeShapeConfig"] == {"ocpus": 8, "memoryInGBs": 48}
     addon = emulator.items("containerengine", "Addon")[0]
     nodes = next(item["value"] for item in addon["configurations"] if item["key"] == "nodes")
     assert sorted(nodes.split(",")) == sorted([f"1:4:{pools['gpu-a10']['id']}", f"1:6:{pools['cpu-a1']['id']}"])

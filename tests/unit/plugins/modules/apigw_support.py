@@ -17,7 +17,7 @@ BACKEND = "http://10.0.10.5:8000"
 __all__ = ["FIXTURE_COMPARTMENT_ID", "live_items"]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def api_gateway_service(oci_emulator_server):
     """The API Gateway service on the session emulator (registered once)."""
     return ensure_api_gateway(oci_emulator_server)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from apigw_support import (  # noqa: F401  (api_gateway_service is an autouse fixture)
+from apigw_support import (
     BACKEND,
     FIXTURE_COMPARTMENT_ID,
-    api_gateway_service,
     assert_ok,
     deployment_options,
     live_items,
     make_gateway,
     routes,
 )
+from oci_emulator.api_gateway import ensure_api_gateway
+
+
+@pytest.fixture(autouse=True)
+def api_gateway_registered(oci_emulator_server):
+    """Every test here needs the API Gateway service on the shared emulator."""
+    return ensure_api_gateway(oci_emulator_server)
 
 
 @pytest.fixture

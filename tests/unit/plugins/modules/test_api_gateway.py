@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from apigw_support import (  # noqa: F401  (api_gateway_service is an autouse fixture)
+from apigw_support import (
     FIXTURE_COMPARTMENT_ID,
     NSG,
     OTHER_SUBNET,
     SUBNET,
-    api_gateway_service,
     assert_ok,
     gateway_options,
     live_items,
 )
+from oci_emulator.api_gateway import ensure_api_gateway
+
+
+@pytest.fixture(autouse=True)
+def api_gateway_registered(oci_emulator_server):
+    """Every test here needs the API Gateway service on the shared emulator."""
+    return ensure_api_gateway(oci_emulator_server)
 
 
 def test_create_waits_and_returns_hostname(run_oci_module, oci_emulator):
@@ -87,9 +93,8 @@ def test_delete_and_delete_absent(run_oci_module, oci_emulator):
 
 def test_duplicate_names_fail_listing_both_ocids(run_oci_module, oci_emulator):
     first = assert_ok(run_oci_module("api_gateway", **gateway_options()))["gateway"]
-    twin = oci_emulator.put("apigateway", "Gateway", {
-        **{k: v for k, v in oci_emulator.items("apigateway", "Gateway")[0].items()}, "id": oci_emulator.new_ocid(
-            "apigateway")})
+    twin = oci_emulator.put("apigateway", "Gateway", {**oci_emulator.items("apigateway", "Gateway")[0],
+                                                      "id": oci_emulator.new_ocid("apigateway")})
     oci_emulator.reset_counts()
     result = run_oci_module("api_gateway", **gateway_options(freeform_tags={"x": "y"}))
     assert result["failed"] is True

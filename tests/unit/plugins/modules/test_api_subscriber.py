@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
-from apigw_support import (  # noqa: F401  (api_gateway_service is an autouse fixture)
+from apigw_support import (
     FIXTURE_COMPARTMENT_ID,
-    api_gateway_service,
     assert_ok,
     live_items,
     make_deployment,
     make_gateway,
     plan_options,
 )
+from oci_emulator.api_gateway import ensure_api_gateway
+
+
+@pytest.fixture(autouse=True)
+def api_gateway_registered(oci_emulator_server):
+    """Every test here needs the API Gateway service on the shared emulator."""
+    return ensure_api_gateway(oci_emulator_server)
+
 
 TOKEN = "tok-benchmark-0123456789abcdef"
 OTHER_TOKEN = "tok-chat-fedcba9876543210"

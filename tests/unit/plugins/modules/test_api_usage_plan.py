@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from apigw_support import (  # noqa: F401  (api_gateway_service is an autouse fixture)
-    api_gateway_service,
+from apigw_support import (
     assert_ok,
     live_items,
     make_deployment,
     make_gateway,
     plan_options,
 )
+from oci_emulator.api_gateway import ensure_api_gateway
+
+
+@pytest.fixture(autouse=True)
+def api_gateway_registered(oci_emulator_server):
+    """Every test here needs the API Gateway service on the shared emulator."""
+    return ensure_api_gateway(oci_emulator_server)
 
 
 @pytest.fixture
