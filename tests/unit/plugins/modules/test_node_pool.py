@@ -211,6 +211,10 @@ def test_cni_change_is_refused_unless_force_replace(run_oci_module, oci_emulator
     assert "node_config_details.node_pool_pod_network_option_details.cni_type" in refused["msg"]
     assert "force_replace" in refused["msg"]
     assert oci_emulator.write_calls() == 0 or oci_emulator.calls["UpdateNodePool"] == 0
+    oci_emulator.reset_counts()
+    predicted = run_oci_module("node_pool", check_mode=True, force_replace=True, **flannel)
+    assert predicted["changed"] is True and predicted["replaced"] is True
+    assert oci_emulator.write_calls() == 0
     replaced = run_oci_module("node_pool", force_replace=True, **flannel)
     assert replaced["changed"] is True and replaced["replaced"] is True, replaced
     assert replaced["node_pool"]["id"] != first
