@@ -58,7 +58,8 @@ def start_emulator(directory: Path) -> tuple[Emulator, OCITestIdentity]:
 
 
 def run_playbook(playbook: str, emulator: Emulator, identity: OCITestIdentity, work: Path,
-                 extra_vars: dict[str, Any] | None = None, check: bool = False, timeout: int = 900) -> PlaybookRun:
+                 extra_vars: dict[str, Any] | None = None, check: bool = False, tags: str | None = None,
+                 timeout: int = 900) -> PlaybookRun:
     """ansible-playbook <playbook> -i inventories/oke with the OCI_* environment pointing at the emulator."""
     import json
 
@@ -77,6 +78,8 @@ def run_playbook(playbook: str, emulator: Emulator, identity: OCITestIdentity, w
             str(REPO_ROOT / "inventories" / "oke"), "-e", json.dumps(variables)]
     if check:
         args.append("--check")
+    if tags:
+        args += ["--tags", tags]
     result = subprocess.run(args, cwd=work, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     output = result.stdout + result.stderr
     recap = RECAP.search(output)

@@ -72,3 +72,27 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
     assert set(live_resources(emulator).values()) == {0}, live_resources(emulator)
     again = run_playbook("teardown.yml", emulator, identity, tmp_path)
     assert again.returncode == 0 and again.changed == 0, again.output[-6000:]
+
+
+def test_jwt_choice_and_missing_settings(emulator_and_identity, tmp_path: Path) -> None:
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    jwt = {"api_gateway_auth": "jwt", "api_gateway_jwt_issuer": "https://idcs.example.com/",
+           "api_gateway_jwt_audience": "llmops", "api_gateway_jwt_jwks_uri": "https://idcs.example.com/jwks",
+           "api_gateway_llama_cpp_backend_url": "", "api_gateway_execution_log_level": "OFF"}
+    run = run_playbook("provision.yml", emulator, identity, tmp_path, extra_vars=jwt, tags="api_gateway")
+    assert run.returncode == 0, run.output[-6000:]
+    deployments = emulator.items("apigateway", "Deployment")
+    assert [item["pathPrefix"] for item in deployments] == ["/vllm"]
+    policies = deployments[0]["specification"]["requestPolicies"]
+    assert policies["authentication"]["type"] == "JWT_AUTHENTICATION" and "usagePlans" not in policies
+    assert deployments[0]["specification"]["loggingPolicies"] == {"accessLog": {"isEnabled": True},
+                                                                  "executionLog": {"isEnabled": False,
+                                                                                   "logLevel": "WARN"}}
+    alive = live_resources(emulator)
+    assert alive["apigateway/UsagePlan"] == 0 and alive["apigateway/Subscriber"] == 0
+    assert alive["containerengine/NodePool"] == 0  # the tag limited the run to the gateway
+
+    missing = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
+                           extra_vars={**jwt, "api_gateway_jwt_jwks_uri": ""})
+    assert missing.returncode != 0 and "api_gateway_jwt_jwks_uri" in missing.output
