@@ -98,8 +98,9 @@ def report(runs: list[ConvergeRun]) -> str:
         "Reading it:",
         "- No-op converge: zero writes and zero polls. Reads are one list per resource, plus one get where the "
         "list summary lacks what must be compared: node pools (node metadata: the cloud-init that registers the "
-        "taints), deployments (the API specification), the usage plan (entitlement targets); the add-on is read "
-        f"by name (one get). No-op total: {noop_reads} reads for {MANAGED_RESOURCES} resources.",
+        "taints), deployments (the API specification), the usage plan (entitlement targets), the subscriber (its "
+        "clients' token digests: the role keeps OCI on the token it exports); the add-on is read by name "
+        f"(one get). No-op total: {noop_reads} reads for {MANAGED_RESOURCES} resources.",
         "- First converge: each create waits on its work request (2 polls each in the emulator) and re-reads the "
         "resource once; the node pool creates also read the node pool options (newest OKE image) and the cluster "
         "(Kubernetes version).",

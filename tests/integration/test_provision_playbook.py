@@ -63,6 +63,14 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
     assert writes(emulator.calls) == {}
     assert emulator.rejected_signatures == 0
 
+    # A lost token file means a new token: the subscriber follows, so the exported token stays valid.
+    (tmp_path / "client_token").unlink()
+    rotated = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway")
+    assert rotated.returncode == 0 and rotated.changed == 1, rotated.output[-6000:]
+    new_token = (tmp_path / "client_token").read_text().split()[0]
+    assert new_token != token
+    assert emulator.items("apigateway", "Subscriber")[0]["clients"][0]["token"] == new_token
+
     emulator.reset_counts()
     checked_again = run_playbook("provision.yml", emulator, identity, tmp_path, check=True)
     assert checked_again.returncode == 0 and checked_again.changed == 0, checked_again.output[-6000:]
