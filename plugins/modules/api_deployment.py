@@ -259,23 +259,23 @@ replaced:
   type: bool
 """
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
     HTTP_BACKEND_TIMEOUT_LIMITS,
     ApiGatewayResource,
     api_gateway_identity_spec,
     canonical_specification,
     identity_errors,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
     model_to_dict,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields, run_resource  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields, run_resource
 
 if HAS_OCI:
     import oci.apigateway.models as ag_models

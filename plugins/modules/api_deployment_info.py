@@ -68,10 +68,10 @@ deployments:
   sample: [{"id": "ocid1.apideployment.oc1.iad.aaaa", "display_name": "llmops-inference", "endpoint": "https://abc/llm"}]
 """
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import identity_errors  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, model_to_dict  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import identity_errors
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, model_to_dict
 
 if HAS_OCI:
     import oci

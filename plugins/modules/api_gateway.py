@@ -106,21 +106,21 @@ replaced:
   type: bool
 """
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
     ApiGatewayResource,
     api_gateway_identity_spec,
     identity_errors,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
     model_to_dict,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import prune_none  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields, run_resource  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import prune_none
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields, run_resource
 
 if HAS_OCI:
     import oci.apigateway.models as ag_models
@@ -139,7 +139,7 @@ def input_errors(params: dict[str, Any]) -> list[str]:
     """Problems of the options OCI would reject, found before any API call."""
     return identity_errors(params, {
         "compartment_id": ("compartment", "tenancy"), "subnet_id": "subnet",
-        "network_security_group_ids": "networksecuritygroup", "certificate_id": "apicertificate",
+        "network_security_group_ids": "networksecuritygroup", "certificate_id": "apigatewaycertificate",
     })
 
 

@@ -102,22 +102,22 @@ work_request_ids:
   elements: str
 """
 
-import hashlib  # noqa: E402
-from typing import Any  # noqa: E402
+import hashlib
+from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
     ApiGatewayResource,
     api_gateway_identity_spec,
     identity_errors,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
     model_to_dict,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource
 
 if HAS_OCI:
     import oci.apigateway.models as ag_models
@@ -135,7 +135,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
 
 def input_errors(params: dict[str, Any]) -> list[str]:
     """Problems of the options OCI would reject, found before any API call (tokens are never quoted)."""
-    errors = identity_errors(params, {"compartment_id": ("compartment", "tenancy"), "usage_plan_ids": "apiusageplan"})
+    errors = identity_errors(params, {"compartment_id": ("compartment", "tenancy"), "usage_plan_ids": "usageplan"})
     names, tokens = set(), set()
     for index, client in enumerate(params.get("clients") or []):
         if client["name"] in names:

@@ -112,7 +112,7 @@ usage_plan:
   description: The usage plan (snake_case), re-read after the work request; null when absent.
   returned: always
   type: dict
-  sample: {"id": "ocid1.apiusageplan.oc1.iad.aaaa", "display_name": "llmops-default", "entitlements": []}
+  sample: {"id": "ocid1.usageplan.oc1.iad.aaaa", "display_name": "llmops-default", "entitlements": []}
 work_request_ids:
   description: OCIDs of the work requests this run started.
   returned: when something was changed outside check mode
@@ -120,22 +120,22 @@ work_request_ids:
   elements: str
 """
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
     ApiGatewayResource,
     api_gateway_identity_spec,
     identity_errors,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
     is_ocid,
     model_to_dict,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource
 
 if HAS_OCI:
     import oci.apigateway.models as ag_models

@@ -133,6 +133,8 @@ def test_timeout_names_the_work_request_and_last_state(run_oci_module, oci_emula
     ({"subnet_id": "ocid1.vcn.oc1.iad.aaaaaaaavcn"}, "subnet_id must be an OCID of type subnet"),
     ({"network_security_group_ids": ["sg-1"]}, "network_security_group_ids must be an OCID"),
     ({"name": "  "}, "name must not be empty"),
+    ({"certificate_id": "ocid1.certificate.oc1.iad.aaaaaaaacert"}, "certificate_id must be an OCID of type "
+                                                                   "apigatewaycertificate"),
     ({"endpoint_type": "INTERNAL"}, "endpoint_type"),
     ({"compartment_id": None}, "compartment_id"),
 ])

@@ -116,12 +116,12 @@ def test_failed_work_request_and_timeout(run_oci_module, oci_emulator, plan):
     ({"clients": [{"name": "a", "token": ""}]}, "token of client 'a' is empty"),
     ({"clients": [{"name": "a", "token": TOKEN}, {"name": "a", "token": OTHER_TOKEN}]}, "name 'a' is given twice"),
     ({"clients": [{"name": "a", "token": TOKEN}, {"name": "b", "token": TOKEN}]}, "repeats another client's token"),
-    ({"usage_plan_ids": ["plan-1"]}, "usage_plan_ids must be an OCID of type apiusageplan"),
+    ({"usage_plan_ids": ["plan-1"]}, "usage_plan_ids must be an OCID of type usageplan"),
     ({"clients": []}, "clients must hold at least one client"),
     ({"update_tokens": "sometimes"}, "update_tokens"),
 ])
 def test_bad_input_fails_before_any_call_without_quoting_tokens(run_oci_module, oci_emulator, overrides, needle):
-    result = run_oci_module("api_subscriber", **subscriber_options("ocid1.apiusageplan.oc1.iad.aaaaaaaaplan",
+    result = run_oci_module("api_subscriber", **subscriber_options("ocid1.usageplan.oc1.iad.aaaaaaaaplan",
                                                                    **overrides))
     assert result["failed"] is True and needle in result["msg"], result["msg"]
     assert TOKEN not in result["msg"] and OTHER_TOKEN not in result["msg"]

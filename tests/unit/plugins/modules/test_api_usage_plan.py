@@ -69,7 +69,7 @@ def test_duplicates_faults_failed_work_request(run_oci_module, oci_emulator, dep
     first = assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"])))["usage_plan"]
     assert oci_emulator.calls["CreateUsagePlan"] == 2 and len(live_items(oci_emulator, "UsagePlan")) == 1
     twin = oci_emulator.put("apigateway", "UsagePlan", {**live_items(oci_emulator, "UsagePlan")[0],
-                                                        "id": oci_emulator.new_ocid("apiusageplan")})
+                                                        "id": oci_emulator.new_ocid("usageplan")})
     duplicate = run_oci_module("api_usage_plan", **plan_options(deployment["id"]))
     assert duplicate["failed"] is True and first["id"] in duplicate["msg"] and twin["id"] in duplicate["msg"]
     oci_emulator.inject("CreateUsagePlan", "fail_work_request", messages=("Quota exceeded for usage plans.",))
