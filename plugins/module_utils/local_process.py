@@ -20,6 +20,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+_OPENER = urllib.request.build_opener()
+
 
 class LocalProcessError(Exception):
     """The server could not be started, did not become healthy, or could not be stopped."""
@@ -67,7 +69,7 @@ def running_record(pidfile: str) -> dict[str, Any] | None:
 def health_ok(url: str, timeout: float = 2.0) -> bool:
     """True when GET url answers 2xx."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with _OPENER.open(url, timeout=timeout) as response:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
