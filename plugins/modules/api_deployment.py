@@ -413,6 +413,9 @@ class Deployment(ApiGatewayResource):
     def describe(self, resource: dict[str, Any] | None = None) -> str:
         return super().describe(resource) + f" on gateway {self.params['gateway_id']}"
 
+    def scope(self) -> str:
+        return f"{self.kind}s on gateway {self.params['gateway_id']}"
+
     def list_filters(self) -> dict[str, Any]:
         return {"gateway_id": self.params["gateway_id"]}
 

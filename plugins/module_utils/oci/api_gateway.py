@@ -56,17 +56,16 @@ class ApiGatewayResource(OCIResource):
         """Extra keyword filters of the list call (a parent gateway for deployments)."""
         return {}
 
+    def scope(self) -> str:
+        """Where names must be unique, in plural for messages: "API gateways in compartment ocid1..."."""
+        return f"{self.kind}s in compartment {self.params['compartment_id']}"
+
     def find_summary(self) -> dict[str, Any] | None:
-        """The one live resource with the user's identity, as the list call returns it."""
+        """The one live resource with the user's identity, as the list call returns it (DuplicateResources if two)."""
         items = self.module.list_all(getattr(self.client, self.list_operation), self.params["compartment_id"],
                                      display_name=self.params["name"], **self.list_filters())
-        where = f"{self.kind} in compartment {self.params['compartment_id']}"
-        try:
-            return find_unique(items, self.params["name"], where, name_key="display_name",
-                               ignore_states=("DELETED", "DELETING", "FAILED"))
-        except ValueError as error:
-            self.module.fail_json(msg=f"Cannot manage {self.describe()}: {error}.")
-        return None
+        return find_unique(items, self.params["name"], self.scope(), name_key="display_name",
+                           ignore_states=("DELETED", "DELETING", "FAILED"))
 
     def find(self) -> dict[str, Any] | None:
         return self.find_summary()

@@ -130,6 +130,7 @@ def test_duplicate_names_fail_listing_both_ocids(run_oci_module, oci_emulator, g
     oci_emulator.reset_counts()
     result = run_oci_module("api_deployment", **deployment_options(gateway["id"]))
     assert result["failed"] is True and first["id"] in result["msg"] and twin["id"] in result["msg"]
+    assert f"2 API deployments on gateway {gateway['id']} are named" in result["msg"]
     assert oci_emulator.write_calls() == 0
 
 

@@ -99,6 +99,7 @@ def test_duplicate_names_fail_listing_both_ocids(run_oci_module, oci_emulator):
     result = run_oci_module("api_gateway", **gateway_options(freeform_tags={"x": "y"}))
     assert result["failed"] is True
     assert first["id"] in result["msg"] and twin["id"] in result["msg"]
+    assert f"2 API gateways in compartment {FIXTURE_COMPARTMENT_ID} are named 'llmops-gateway'" in result["msg"]
     assert oci_emulator.write_calls() == 0
 
 
