@@ -2,8 +2,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-
-
 DOCUMENTATION = r"""
 module: llm_benchmark
 short_description: Benchmark an OpenAI-compatible LLM endpoint and write an LLMPerf-compatible results folder
@@ -279,13 +277,13 @@ report:
   type: dict
 """
 
-import json  # noqa: E402
-import os  # noqa: E402
-import time  # noqa: E402
+import json
+import os
+import time
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import (
     BenchmarkConfig,
     new_run_id,
     run_benchmark,

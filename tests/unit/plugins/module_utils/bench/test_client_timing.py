@@ -41,7 +41,7 @@ def test_streamed_chat_metrics_match_the_server_schedule_and_truth(llm_server) -
 
 
 def test_connection_is_reused_across_requests(llm_server) -> None:
-    records = _send_all(llm_server.base_url, [RequestSpec(prompt="a", max_tokens=3) for _ in range(4)])
+    records = _send_all(llm_server.base_url, [RequestSpec(prompt="a", max_tokens=3) for _index in range(4)])
     assert [r.new_connection for r in records] == [True, False, False, False]
 
 

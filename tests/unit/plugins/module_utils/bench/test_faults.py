@@ -47,7 +47,7 @@ def test_fault_is_recorded_and_the_next_request_succeeds(llm_server, fault: str,
 
 
 def test_partial_stream_keeps_chunks_seen_before_the_fault(llm_server) -> None:
-    failed, _ = _one(llm_server.base_url, "reset:3")
+    failed, _after = _one(llm_server.base_url, "reset:3")
     assert len(failed.content_times) == 3 and failed.ttft_s is not None
 
 
@@ -60,7 +60,7 @@ def test_stall_past_the_timeout(llm_server) -> None:
 
 def test_whole_request_timeout(make_server) -> None:
     server = make_server(ttft_s=0.01, itl_s=0.1)
-    failed, _ = _one(server.base_url, "none", request_timeout_s=0.35)
+    failed, _after = _one(server.base_url, "none", request_timeout_s=0.35)
     assert failed.error_code == "request_timeout"
 
 
@@ -96,7 +96,7 @@ def test_server_closing_kept_alive_connections_is_not_an_error(make_server) -> N
     async def main():
         client = OpenAIClient(Endpoint(base_url=server.base_url, model="m"))
         try:
-            return [await client.send(RequestSpec(prompt="x", max_tokens=3)) for _ in range(5)]
+            return [await client.send(RequestSpec(prompt="x", max_tokens=3)) for _index in range(5)]
         finally:
             await client.close()
 
