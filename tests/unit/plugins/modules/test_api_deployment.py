@@ -210,3 +210,12 @@ def test_info_lists_and_reads(run_oci_module, oci_emulator, gateway):
     assert oci_emulator.calls["CreateDeployment"] == 2 and oci_emulator.calls["UpdateDeployment"] == 0
     bad = run_oci_module("api_deployment_info", deployment_id="nope")
     assert bad["failed"] is True and "deployment_id must be an OCID" in bad["msg"]
+
+
+def test_gateway_with_deployments_cannot_be_deleted(run_oci_module, oci_emulator, gateway):
+    deployment = assert_ok(run_oci_module("api_deployment", **deployment_options(gateway["id"])))["deployment"]
+    refused = run_oci_module("api_gateway", compartment_id=FIXTURE_COMPARTMENT_ID, name=gateway["display_name"],
+                             state="absent", wait_sleep=0.01)
+    assert refused["failed"] is True
+    assert "409" in refused["msg"] and gateway["id"] in refused["msg"] and deployment["id"] in refused["msg"]
+    assert oci_emulator.calls["DeleteGateway"] == 1  # a 409 is not retried

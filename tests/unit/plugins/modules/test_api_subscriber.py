@@ -126,3 +126,13 @@ def test_bad_input_fails_before_any_call_without_quoting_tokens(run_oci_module, 
     assert result["failed"] is True and needle in result["msg"], result["msg"]
     assert TOKEN not in result["msg"] and OTHER_TOKEN not in result["msg"]
     assert sum(oci_emulator.calls.values()) == 0
+
+
+def test_usage_plan_in_use_cannot_be_deleted(run_oci_module, oci_emulator, plan):
+    subscriber = assert_ok(run_oci_module("api_subscriber", **subscriber_options(plan["id"])))["subscriber"]
+    refused = run_oci_module("api_usage_plan", compartment_id=FIXTURE_COMPARTMENT_ID, name=plan["display_name"],
+                             state="absent", wait_sleep=0.01)
+    assert refused["failed"] is True and "409" in refused["msg"] and subscriber["id"] in refused["msg"]
+    assert_ok(run_oci_module("api_subscriber", **subscriber_options(plan["id"], state="absent")))
+    assert assert_ok(run_oci_module("api_usage_plan", compartment_id=FIXTURE_COMPARTMENT_ID, name=plan["display_name"],
+                                    state="absent", wait_sleep=0.01))["changed"] is True
