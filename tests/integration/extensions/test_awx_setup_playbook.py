@@ -190,13 +190,19 @@ def test_setup_without_oci_inputs_needs_an_existing_credential() -> None:
         assert missing.returncode == 2
         assert "No credential named 'llmops.oke OCI'" in missing.stdout + missing.stderr
         assert controller.named("job_templates", "llmops.oke deploy") == []
-        # An administrator created the credential in the UI: the setup now uses it as it is.
+        # An administrator created the credentials in the UI: the setup now uses them as they are.
         kind = controller.named("credential_types", credential_type["name"])[0]
         controller.create("credentials", {"name": "llmops.oke OCI", "credential_type": kind["id"], "organization": 1,
                                           "inputs": {"user_ocid": "ocid1.user.oc1..x"}})
-        reused = _run(bare, env)
+        bearer = controller.create("credential_types", {"name": "OpenShift or Kubernetes API Bearer Token",
+                                                        "kind": "kubernetes", "inputs": {}, "injectors": {}})
+        controller.create("credentials", {"name": "OKE token", "credential_type": bearer["id"], "organization": 1,
+                                          "inputs": {}})
+        reused = _run([*bare, "-e", '{"awx_setup_kubernetes_credential": "OKE token"}'], env)
         assert reused.returncode == 0, (reused.stdout + reused.stderr)[-6000:]
-        assert len(controller.list("credentials")) == 1
-        template = _object(controller, "job_templates", "llmops.oke deploy")
-        assert [c["name"] for c in controller.associated("job_templates", template["id"], "credentials")] == [
-            "llmops.oke OCI"]
+        assert len(controller.list("credentials")) == 2
+        for stage, expected in (("provision", ["llmops.oke OCI"]), ("deploy", ["llmops.oke OCI", "OKE token"]),
+                                ("teardown", ["llmops.oke OCI", "OKE token"])):
+            template = _object(controller, "job_templates", f"llmops.oke {stage}")
+            attached = controller.associated("job_templates", template["id"], "credentials")
+            assert sorted(c["name"] for c in attached) == sorted(expected), stage
