@@ -195,6 +195,7 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
         prompts = build_prompts(prompt_count, config.mean_input_tokens, config.stddev_input_tokens,
                                 config.mean_output_tokens, config.stddev_output_tokens, config.seed, counter)
         summary["metadata"] = _metadata(config, name, method)
+        summary["metadata"]["timestamp_source"] = client.timestamp_source
         slo = config.slo()
         for shape in shapes:
             if stop_event.is_set():

@@ -16,6 +16,8 @@ import itertools
 import json
 import socket
 import ssl
+import struct
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,7 @@ class Endpoint:
     connect_timeout_s: float = 10.0
     server_extensions: bool = True  # send ignore_eos/min_tokens (llama.cpp, vLLM); off for strict OpenAI APIs
     verify_tls: bool = True
+    kernel_timestamps: bool = True  # plain-TCP reads stamped with the kernel's arrival time (Linux SO_TIMESTAMPNS)
 
 
 @dataclass
@@ -171,12 +174,23 @@ class _Exchange:
         self.last_rx = record.start
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(asyncio.BufferedProtocol):
+    # A reused receive buffer: asyncio's default path allocates 256 KiB per recv(), which costs more than
+    # the parsing at high chunk rates (mmap/munmap per read); recv_into a small fixed buffer does not.
+    _BUFFER_SIZE = 65536
+
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.keep_alive = True
         self.exchange: _Exchange | None = None
+        self._buffer = memoryview(bytearray(self._BUFFER_SIZE))
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._buffer[:nbytes]))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -205,7 +219,10 @@ class _Connection(asyncio.Protocol):
 
     # -- parsing ----------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        now = time.perf_counter()
+        self.data_received_at(data, time.perf_counter())
+
+    def data_received_at(self, data: bytes, now: float) -> None:
+        """Feed bytes that arrived at ``now`` (the kernel's arrival time where the transport knows it)."""
         ex = self.exchange
         if ex is None or ex.future.done():
             return
@@ -383,6 +400,109 @@ class _Connection(asyncio.Protocol):
             ex.future.set_result(ex.record)
 
 
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # 35 on Linux; Python does not export it
+KERNEL_TIMESTAMPS = sys.platform.startswith("linux")
+
+
+def _realtime_minus_monotonic_ns() -> int:
+    """CLOCK_REALTIME - CLOCK_MONOTONIC in ns, from the tightest of a few paired reads."""
+    best: tuple[int, int] | None = None
+    for _index in range(5):
+        before = time.perf_counter_ns()
+        real = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        after = time.perf_counter_ns()
+        candidate = (after - before, real - (before + after) // 2)
+        best = candidate if best is None or candidate < best else best
+    return best[1]  # type: ignore[index]
+
+
+class _KernelTimestampTransport:
+    """A plain-TCP transport reading with ``recvmsg`` and SO_TIMESTAMPNS.
+
+    Each read carries the time the kernel queued the data, so a busy event loop (hundreds of
+    streams on one core) delays when chunks are parsed but not the times they are recorded at.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol: _Connection) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._protocol = protocol
+        self._offset_ns = _realtime_minus_monotonic_ns()
+        self._pending = b""
+        self._closed = False
+        loop.add_reader(self._fd, self._read_ready)
+        protocol.connection_made(self)  # type: ignore[arg-type]
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._sock if name == "socket" else default
+
+    def write(self, data: bytes) -> None:
+        if self._closed:
+            return
+        if not self._pending:
+            try:
+                sent = self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                self._lose(exc)
+                return
+            data = data[sent:]
+            if not data:
+                return
+            self._loop.add_writer(self._fd, self._write_ready)
+        self._pending += data
+
+    def _write_ready(self) -> None:
+        try:
+            sent = self._sock.send(self._pending)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lose(exc)
+            return
+        self._pending = self._pending[sent:]
+        if not self._pending:
+            self._loop.remove_writer(self._fd)
+
+    def _read_ready(self) -> None:
+        try:
+            data, ancillary, _flags, _address = self._sock.recvmsg(65536, 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lose(exc)
+            return
+        if not data:
+            self._lose(None)
+            return
+        now = time.perf_counter()
+        arrived = now
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
+                seconds, nanos = struct.unpack("qq", payload[:16])
+                # never later than now: a clock step must not move a chunk into the future
+                arrived = min(now, (seconds * 1_000_000_000 + nanos - self._offset_ns) / 1e9)
+        self._protocol.data_received_at(data, arrived)
+
+    def _lose(self, exc: Exception | None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self._fd)
+        self._loop.remove_writer(self._fd)
+        self._sock.close()
+        # like asyncio's transports: the protocol hears of it on the next loop iteration
+        self._loop.call_soon(self._protocol.connection_lost, exc)
+
+    def abort(self) -> None:
+        self._lose(None)
+
+    def close(self) -> None:
+        self._lose(None)
+
+
 class OpenAIClient:
     """Sends :class:`RequestSpec` s and returns :class:`RequestRecord` s; reuses kept-alive connections."""
 
@@ -444,11 +564,33 @@ class OpenAIClient:
     # -- connections ------------------------------------------------------------------------
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
+        if self._ssl is None and self.endpoint.kernel_timestamps and KERNEL_TIMESTAMPS:
+            return await asyncio.wait_for(self._connect_timestamped(loop), self.endpoint.connect_timeout_s)
         _transport, conn = await asyncio.wait_for(
             loop.create_connection(_Connection, self.host, self.port, ssl=self._ssl),
             self.endpoint.connect_timeout_s,
         )
         return conn
+
+    async def _connect_timestamped(self, loop: asyncio.AbstractEventLoop) -> _Connection:
+        infos = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        family, kind, proto, _name, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            await loop.sock_connect(sock, address)
+        except BaseException:
+            sock.close()
+            raise
+        conn = _Connection()
+        _KernelTimestampTransport(loop, sock, conn)
+        return conn
+
+    @property
+    def timestamp_source(self) -> str:
+        """Where chunk arrival times come from: the kernel (SO_TIMESTAMPNS) or the event loop."""
+        return "kernel" if self._ssl is None and self.endpoint.kernel_timestamps and KERNEL_TIMESTAMPS else "event_loop"
 
     def _take_idle(self) -> _Connection | None:
         while self._idle:
