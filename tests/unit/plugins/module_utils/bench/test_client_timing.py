@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from ansible_collections.llmops.oke.plugins.module_utils.bench.client import Endpoint, OpenAIClient, RequestSpec
 
 
-def _send_all(base_url: str, specs: list[RequestSpec], api: str = "chat", api_key: str | None = None) -> list:
+def _send_all(base_url: str, specs: list[RequestSpec], api: str = "chat", api_key: str | None = None,
+              kernel_timestamps: bool = True) -> list:
     async def main() -> list:
-        client = OpenAIClient(Endpoint(base_url=base_url, model="m", api=api, api_key=api_key))
+        client = OpenAIClient(Endpoint(base_url=base_url, model="m", api=api, api_key=api_key,
+                                       kernel_timestamps=kernel_timestamps))
+        assert client.timestamp_source == ("kernel" if kernel_timestamps else "event_loop")
         try:
             return [await client.send(spec) for spec in specs]
         finally:
@@ -19,9 +24,10 @@ def _send_all(base_url: str, specs: list[RequestSpec], api: str = "chat", api_ke
     return asyncio.run(main())
 
 
-def test_streamed_chat_metrics_match_the_server_schedule_and_truth(llm_server) -> None:
+@pytest.mark.parametrize("kernel_timestamps", [True, False])
+def test_streamed_chat_metrics_match_the_server_schedule_and_truth(llm_server, kernel_timestamps: bool) -> None:
     records = _send_all(llm_server.base_url, [RequestSpec(prompt="hello there", max_tokens=20, request_id=f"t{i}")
-                                              for i in range(3)])
+                                              for i in range(3)], kernel_timestamps=kernel_timestamps)
     for record in records:
         assert record.ok, record.error_msg
         truth = llm_server.server.truth[record.request_id]
