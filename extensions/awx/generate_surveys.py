@@ -22,6 +22,7 @@ union of the stage surveys minus what any stage playbook sets.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import re
 import sys
 from collections.abc import Iterator
@@ -245,6 +246,14 @@ def question_for(variable: str, spec: dict[str, Any], role: str) -> tuple[dict[s
     return question, ""
 
 
+def selected(variable: str, entry: dict[str, Any]) -> bool:
+    """Whether ``include_variables`` (default: all) and ``exclude_variables`` (glob patterns) let a variable in."""
+    included = entry.get("include_variables") or ["*"]
+    excluded = entry.get("exclude_variables") or []
+    return (any(fnmatch.fnmatchcase(variable, pattern) for pattern in included)
+            and not any(fnmatch.fnmatchcase(variable, pattern) for pattern in excluded))
+
+
 def stage_survey(root: Path, stage: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """One stage's generated entry and the lines explaining what was left out."""
     playbook = root / stage["playbook"]
@@ -259,12 +268,11 @@ def stage_survey(root: Path, stage: dict[str, Any]) -> tuple[dict[str, Any], lis
         uses = derived.uses
         if not playbook.is_file():
             notes.append(f"{stage['name']}: {stage['playbook']} does not exist yet; survey left empty")
-    excluded = set(stage.get("exclude_variables") or [])
     questions: dict[str, dict[str, Any]] = {}
     for use in uses:
         for variable, spec in role_options(root, use.role, use.entry_point).items():
-            if variable in excluded:
-                notes.append(f"{stage['name']}: {variable} excluded in {STAGES_FILE}")
+            if not selected(variable, stage):
+                notes.append(f"{stage['name']}: {variable} not selected in {STAGES_FILE}")
                 continue
             if variable in derived.set_variables:
                 notes.append(f"{stage['name']}: {variable} left out: {stage['playbook']} sets it")
@@ -310,6 +318,9 @@ def build_surveys(root: Path) -> tuple[dict[str, Any], list[str]]:
         notes.append(f"workflow: {variable} left out: a stage playbook sets it")
         del workflow_questions[variable]
     workflow = stages_doc.get("workflow") or {}
+    for variable in [name for name in workflow_questions if not selected(name, workflow)]:
+        notes.append(f"workflow: {variable} not selected in {STAGES_FILE}")
+        del workflow_questions[variable]
     workflow_name = workflow.get("name", "workflow")
     return {
         "llmops_awx_stages": stages,

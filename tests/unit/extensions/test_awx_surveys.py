@@ -374,6 +374,22 @@ def test_variables_a_playbook_sets_stay_out_of_its_survey_and_the_workflow(demo_
     assert survey_drift(surveys, demo_root) == []
 
 
+def test_stage_and_workflow_variable_selection(demo_root: Path) -> None:
+    stages_file = demo_root / "extensions" / "awx" / "stages.yml"
+    stages = yaml.safe_load(stages_file.read_text())
+    deploy = next(stage for stage in stages["stages"] if stage["name"] == "deploy")
+    deploy["include_variables"] = ["demo_b*", "demo_replicas", "demo_enabled"]
+    deploy["exclude_variables"] = ["demo_enabled"]
+    stages["workflow"]["include_variables"] = ["demo_replicas"]
+    stages_file.write_text(yaml.safe_dump(stages, sort_keys=False))
+    assert generator.main(["--root", str(demo_root)]) == 0
+    surveys = _surveys(demo_root)
+    stage = next(s for s in surveys["llmops_awx_stages"] if s["name"] == "deploy")
+    assert [q["variable"] for q in stage["survey"]["spec"]] == ["demo_backend", "demo_replicas"]
+    assert [q["variable"] for q in surveys["llmops_awx_workflow"]["survey"]["spec"]] == ["demo_replicas"]
+    assert survey_drift(surveys, demo_root) == []
+
+
 def test_site_playbook_imports_are_followed(demo_root: Path) -> None:
     uses = generator.playbook_roles(demo_root / "playbooks" / "site.yml", demo_root).uses
     assert [use.role for use in uses] == ["demo"]
