@@ -2,8 +2,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-
-
 DOCUMENTATION = r"""
 module: gguf_demo_model
 short_description: Generate a deterministic demo GGUF model (llama architecture, random weights)
@@ -18,7 +16,7 @@ description:
   - The defaults give about 197 M parameters (about 210 MB at Q8_0), which decodes in the tens of
     tokens/s on two CPU cores, so a benchmark measures the server, not the client.
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 requirements:
   - gguf
   - numpy
@@ -67,8 +65,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports whether the model would be generated, without writing it.
   diff_mode:
     support: none
+    description: Nothing to diff; the result names the file.
 """
 
 EXAMPLES = r"""
@@ -116,9 +116,9 @@ model:
   sample: {"architecture": "llama", "block_count": 16, "vocab_size": 8192, "tensor_count": 147}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import (
     GGUF_IMPORT_ERROR,
     HAS_GGUF,
     DemoModelError,

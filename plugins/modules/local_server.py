@@ -2,8 +2,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-
-
 DOCUMENTATION = r"""
 module: local_server
 short_description: Run a long-lived server as a managed background process with a pid file
@@ -15,7 +13,7 @@ description:
     a different command or environment restarts it; O(state=stopped) stops it (SIGTERM, then SIGKILL).
   - The pid file also stores the process start time, so a recycled pid is never taken for the server.
 author:
-  - llmops.oke maintainers
+  - llmops.oke maintainers (@llmops)
 options:
   state:
     description: Whether the server should be running.
@@ -56,8 +54,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports whether a start, restart or stop would happen, without starting or stopping anything.
   diff_mode:
     support: full
+    description: Shows the state and config hash before and after.
 notes:
   - Linux only (reads C(/proc)).
 """
@@ -94,9 +94,9 @@ config_hash:
   sample: 3f1c0a9b2d4e5f60
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import LocalProcessError, ensure  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.local_process import LocalProcessError, ensure
 
 
 def main():

@@ -52,7 +52,7 @@ def test_start_is_idempotent_and_a_changed_command_restarts(server: dict[str, An
     again = run_module("local_server", server)
     assert not again["changed"] and again["pid"] == started["pid"] and again["action"] == "none"
 
-    changed_env = run_module("local_server", {**server, "env": {"LLMOPS_TEST": "1"}})
+    changed_env = run_module("local_server", {**server, "env": {"LLMOPS_TEST": "restart-marker"}})
     assert changed_env["changed"] and changed_env["action"] == "restart"
     assert changed_env["pid"] != started["pid"] and _alive(changed_env["pid"])
     time.sleep(0.5)
