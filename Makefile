@@ -28,6 +28,7 @@ test: system-deps lint sanity unit integration molecule
 lint: collection-link
 	$(BIN)/ruff check .
 	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
 
 sanity:
 	PATH=$(BIN):$$PATH hack/sanity.sh
