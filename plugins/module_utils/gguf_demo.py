@@ -31,7 +31,7 @@ except ImportError as error:  # pragma: no cover - reported by the module with m
 GENERATOR_VERSION = 1
 WEIGHT_TYPES = ("q8_0", "f16")
 # Sized so that, on a 2-core machine, single-stream decode runs in the tens of tokens/s (the server is
-# the bottleneck, not the benchmark client): ~190 M parameters, ~200 MB at Q8_0.
+# the bottleneck, not the benchmark client): ~197 M parameters, ~210 MB at Q8_0.
 DEFAULT_PARAMETERS = {
     "vocab_size": 8192,
     "embedding_length": 1024,
