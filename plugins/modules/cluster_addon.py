@@ -114,19 +114,19 @@ work_request_ids:
   elements: str
 """
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
     is_ocid,
     model_to_dict,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine import (
     ContainerEngineResource,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource
 
 if HAS_OCI:
     import oci

@@ -95,17 +95,17 @@ token_expires_at:
   type: str
 """
 
-import os  # noqa: E402
-import pkgutil  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import traceback  # noqa: E402
-from typing import Any  # noqa: E402
+import os
+import pkgutil
+import sys
+import tempfile
+import traceback
+from typing import Any
 
-from ansible.module_utils.basic import missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.auth import generate_oke_token  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.auth import generate_oke_token
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,

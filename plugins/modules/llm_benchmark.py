@@ -35,8 +35,14 @@ options:
     choices: [chat, completions]
     default: chat
   api_key:
-    description: Bearer token sent as C(Authorization), for example an API Gateway key.
+    description:
+      - API key or token; sent as C(Authorization: Bearer <key>), or as the bare value in O(api_key_header).
     type: str
+  api_key_header:
+    description:
+      - Header that carries O(api_key). Use the API Gateway usage plan's token header (for example C(x-api-key)).
+    type: str
+    default: Authorization
   preset:
     description:
       - Use-case preset that fills token lengths, concurrency levels and SLOs not given explicitly.
@@ -289,8 +295,9 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import 
     run_benchmark,
 )
 
-ENGINE_OPTIONS = ("base_url", "model", "api", "api_key", "preset", "mean_input_tokens", "stddev_input_tokens",
-                  "mean_output_tokens", "stddev_output_tokens", "concurrency", "mode", "rates_rps", "arrival",
+ENGINE_OPTIONS = ("base_url", "model", "api", "api_key", "api_key_header", "preset", "mean_input_tokens",
+                  "stddev_input_tokens", "mean_output_tokens", "stddev_output_tokens", "concurrency", "mode",
+                  "rates_rps", "arrival",
                   "max_requests", "duration_s", "warmup_requests", "seed", "request_timeout_s", "stall_timeout_s",
                   "tokenizer", "server_extensions", "slo_ttft_s", "slo_itl_s", "slo_e2e_s", "slo_error_rate",
                   "results_dir", "run_id", "backend", "image", "node_shape", "replicas", "collection_version", "ocpus",
@@ -343,6 +350,7 @@ def main():
             model=dict(type="str", required=True),
             api=dict(type="str", choices=["chat", "completions"], default="chat"),
             api_key=dict(type="str", no_log=True),
+            api_key_header=dict(type="str", default="Authorization"),
             preset=dict(type="str", choices=["chatbot", "rag"]),
             mean_input_tokens=dict(type="int", no_log=False),
             stddev_input_tokens=dict(type="int", no_log=False),

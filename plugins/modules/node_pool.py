@@ -237,22 +237,22 @@ replaced:
   type: bool
 """
 
-import base64  # noqa: E402
-from typing import Any  # noqa: E402
+import base64
+from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
     is_ocid,
     model_to_dict,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import merge_desired, prune_none  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import merge_desired, prune_none
+from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine import (
     ContainerEngineResource,
     newest_oke_image,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
     find_unique,
     model_fields,
     run_resource,

@@ -62,9 +62,9 @@ node_pools:
   sample: [{"id": "ocid1.nodepool.oc1.iad.aaaa", "name": "gpu-a10", "lifecycle_state": "ACTIVE"}]
 """
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, is_ocid, model_to_dict  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, is_ocid, model_to_dict
 
 if HAS_OCI:
     import oci

@@ -41,7 +41,7 @@ def test_results_folder_is_complete() -> None:
     assert any(n.endswith("_summary.json") for n in names), names
     assert any(n.endswith("_individual_responses.json") for n in names), names
     assert any(n.endswith(".csv") for n in names), names
-    assert any(n.endswith(".png") for n in names), names
+    assert len(list((RESULTS / "plots").glob("*.png"))) >= 4, "the report's plots are missing"
 
 
 def test_summary_has_measurements_and_no_errors() -> None:

@@ -56,6 +56,7 @@ class BenchmarkConfig:
     model: str
     api: str = "chat"
     api_key: str | None = None
+    api_key_header: str = "Authorization"
     headers: dict[str, str] = field(default_factory=dict)
     preset: str | None = None
     mean_input_tokens: int = 550
@@ -121,8 +122,9 @@ class BenchmarkConfig:
 
     def endpoint(self) -> Endpoint:
         return Endpoint(base_url=self.base_url, model=self.model, api=self.api, api_key=self.api_key,
-                        headers=dict(self.headers), request_timeout_s=self.request_timeout_s,
-                        stall_timeout_s=self.stall_timeout_s, connect_timeout_s=self.connect_timeout_s,
+                        api_key_header=self.api_key_header, headers=dict(self.headers),
+                        request_timeout_s=self.request_timeout_s, stall_timeout_s=self.stall_timeout_s,
+                        connect_timeout_s=self.connect_timeout_s,
                         server_extensions=self.server_extensions)
 
     def slo(self) -> SLO:

@@ -51,6 +51,8 @@ class Endpoint:
     model: str
     api: str = "chat"  # "chat" (/v1/chat/completions) or "completions" (/v1/completions)
     api_key: str | None = None
+    # Authorization carries "Bearer <key>"; any other header (e.g. an API Gateway's x-api-key) the key itself.
+    api_key_header: str = "Authorization"
     headers: dict[str, str] = field(default_factory=dict)
     request_timeout_s: float = 180.0
     stall_timeout_s: float = 30.0
@@ -530,7 +532,8 @@ class OpenAIClient:
         static = {"Host": self._host_header, "Content-Type": "application/json", "Accept": "text/event-stream",
                   "Connection": "keep-alive", "User-Agent": "llmops.oke-bench"}
         if endpoint.api_key:
-            static["Authorization"] = f"Bearer {endpoint.api_key}"
+            bearer = endpoint.api_key_header.lower() == "authorization"
+            static[endpoint.api_key_header] = f"Bearer {endpoint.api_key}" if bearer else endpoint.api_key
         static.update(endpoint.headers)
         self._static_headers = "".join(f"{k}: {v}\r\n" for k, v in static.items())
 

@@ -84,3 +84,17 @@ def test_custom_gpu_pool_label_and_taint(tmp_path: Path) -> None:
 def test_unknown_preset_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="vllm_preset"):
         render_role("vllm", tmp_path, {"vllm_preset": "chat"})
+
+
+@pytest.mark.parametrize("role", ["vllm", "llama_cpp"])
+def test_hpa_managed_deployment_leaves_replicas_to_the_hpa(role: str, tmp_path: Path) -> None:
+    extra = ({"llama_cpp_model_source": "pvc", "llama_cpp_model_pvc": "models", "llama_cpp_model_file": "m.gguf"}
+             if role == "llama_cpp" else {})
+    (tmp_path / "fixed").mkdir()
+    (tmp_path / "hpa").mkdir()
+    fixed = by_kind(render_role(role, tmp_path / "fixed", {f"{role}_replicas": 2, **extra}))["Deployment"][0]
+    assert fixed["spec"]["replicas"] == 2
+    managed = by_kind(render_role(role, tmp_path / "hpa", {f"{role}_replicas": 2,
+                                                            f"{role}_replicas_managed_by_hpa": True, **extra}))
+    assert "replicas" not in managed["Deployment"][0]["spec"]
+    assert_valid(managed["Deployment"])

@@ -11,10 +11,10 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.client import End
 
 
 def _send_all(base_url: str, specs: list[RequestSpec], api: str = "chat", api_key: str | None = None,
-              kernel_timestamps: bool = True) -> list:
+              kernel_timestamps: bool = True, api_key_header: str = "Authorization") -> list:
     async def main() -> list:
         client = OpenAIClient(Endpoint(base_url=base_url, model="m", api=api, api_key=api_key,
-                                       kernel_timestamps=kernel_timestamps))
+                                       api_key_header=api_key_header, kernel_timestamps=kernel_timestamps))
         assert client.timestamp_source == ("kernel" if kernel_timestamps else "event_loop")
         try:
             return [await client.send(spec) for spec in specs]
@@ -63,6 +63,15 @@ def test_completions_api_non_streaming_and_bearer_key(make_server) -> None:
     (denied,) = _send_all(server.base_url, [RequestSpec(prompt="x", max_tokens=2)], api="completions",
                           api_key="wrong")
     assert denied.error_code == "http_401" and "bad API key" in denied.error_msg
+
+
+def test_api_gateway_token_header_carries_the_bare_key(make_server) -> None:
+    server = make_server(ttft_s=0.01, itl_s=0.002, api_key="client-token", api_key_header="x-api-key")
+    spec = RequestSpec(prompt="one two", max_tokens=3)
+    (accepted,) = _send_all(server.base_url, [spec], api_key="client-token", api_key_header="x-api-key")
+    assert accepted.ok and accepted.output_tokens == 3
+    (as_bearer,) = _send_all(server.base_url, [spec], api_key="client-token")
+    assert as_bearer.error_code == "http_401"
 
 
 def test_request_body_asks_for_usage_and_exact_lengths() -> None:
