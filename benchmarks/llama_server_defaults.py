@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """llama_cpp role defaults versus stock ``llama-server``, on this machine and the generated demo model.
 
@@ -199,7 +198,7 @@ def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def rounds_over(servers: dict[str, int], plan: list[tuple[int, int]], rounds: int) -> dict[str, dict[int, Any]]:
     """Measure every (server, concurrency) ``rounds`` times, rotating the server order each time."""
     names = list(servers)
-    raw: dict[str, dict[int, list[dict[str, Any]]]] = {n: {c: [] for c, _ in plan} for n in names}
+    raw: dict[str, dict[int, list[dict[str, Any]]]] = {n: {c: [] for c, _levels in plan} for n in names}
     for round_index in range(rounds):
         for level_index, (concurrency, requests) in enumerate(plan):
             shift = (round_index + level_index) % len(names)
@@ -255,9 +254,9 @@ def run(rounds: int, output: Path) -> dict[str, Any]:
         comparison = rounds_over({"stock": BASE_PORT, "role_defaults": BASE_PORT + 1}, plan, rounds)
         results["comparison"] = {
             "stock": {"command": stock.command, "levels": [{"concurrency": c, **comparison["stock"][c]}
-                                                           for c, _ in plan]},
+                                                           for c, _levels in plan]},
             "role_defaults": {"command": role.command, "levels": [{"concurrency": c, **comparison["role_defaults"][c]}
-                                                                  for c, _ in plan]},
+                                                                  for c, _levels in plan]},
         }
     results["single_stream_decode_tok_s"] = _single_stream(results)
     results["machine"]["loadavg_at_end"] = os.getloadavg()

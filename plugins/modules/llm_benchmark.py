@@ -36,7 +36,7 @@ options:
     default: chat
   api_key:
     description:
-      - API key or token; sent as C(Authorization: Bearer <key>), or as the bare value in O(api_key_header).
+      - "API key or token; sent as C(Authorization: Bearer <key>), or as the bare value in O(api_key_header)."
     type: str
   api_key_header:
     description:
@@ -350,7 +350,7 @@ def main():
             model=dict(type="str", required=True),
             api=dict(type="str", choices=["chat", "completions"], default="chat"),
             api_key=dict(type="str", no_log=True),
-            api_key_header=dict(type="str", default="Authorization"),
+            api_key_header=dict(type="str", default="Authorization", no_log=False),
             preset=dict(type="str", choices=["chatbot", "rag"]),
             mean_input_tokens=dict(type="int", no_log=False),
             stddev_input_tokens=dict(type="int", no_log=False),

@@ -83,7 +83,7 @@ def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None)
 @pytest.fixture(scope="module")
 def role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
     play = RolePlay(tmp_path_factory.mktemp("llama"))
-    changed, _ = play()
+    changed = play()[0]
     assert changed >= 1, "the first run starts the server"
     yield play
     play(llama_cpp_state="absent")
@@ -137,7 +137,7 @@ def test_metrics_expose_llamacpp_series(role: RolePlay) -> None:
 
 def test_rerun_is_idempotent_then_a_flag_change_restarts(role: RolePlay) -> None:
     pid = role.pid
-    changed, _ = role()
+    changed = role()[0]
     assert changed == 0 and role.pid == pid, "a second run leaves the healthy server alone"
 
     changed, output = role(llama_cpp_parallel=2, llama_cpp_api_key="itest-key")
@@ -151,7 +151,7 @@ def test_rerun_is_idempotent_then_a_flag_change_restarts(role: RolePlay) -> None
     assert _post(role.url("/v1/chat/completions"), body)[0] == 401
     assert _post(role.url("/v1/chat/completions"), body, {"Authorization": "Bearer itest-key"})[0] == 200
     pid = role.pid
-    changed, _ = role(llama_cpp_parallel=2, llama_cpp_api_key="itest-key")
+    changed = role(llama_cpp_parallel=2, llama_cpp_api_key="itest-key")[0]
     assert changed == 0 and role.pid == pid
 
 
@@ -159,7 +159,7 @@ def test_absent_stops_the_server(tmp_path: Path) -> None:
     play = RolePlay(tmp_path)
     play()
     pid = play.pid
-    changed, _ = play(llama_cpp_state="absent")
+    changed = play(llama_cpp_state="absent")[0]
     assert changed == 1
     deadline = time.monotonic() + 30
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:

@@ -94,8 +94,8 @@ def test_upstream_pvc_and_api_key_variant(tmp_path: Path) -> None:
     server = pod["containers"][0]
     assert server["image"].startswith("ghcr.io/ggml-org/llama.cpp:server-")
     assert server["command"] == ["/app/llama-server"]
-    assert server["env"] == [{"name": "LLAMA_API_KEY", "valueFrom": {"secretKeyRef": {"name": "llama-api",
-                                                                                    "key": "api-key"}}}]
+    secret_ref = {"secretKeyRef": {"name": "llama-api", "key": "api-key"}}
+    assert server["env"] == [{"name": "LLAMA_API_KEY", "valueFrom": secret_ref}]
     assert all("api" not in arg.lower() for arg in server["args"]), "the key never becomes an argument"
     assert next(v for v in pod["volumes"] if v["name"] == "models")["persistentVolumeClaim"] == {"claimName": "models"}
     assert "missing on the PVC" in pod["initContainers"][0]["args"][0]

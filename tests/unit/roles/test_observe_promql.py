@@ -34,7 +34,7 @@ def test_promtool_is_installed() -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_expression_parses_with_promtool(variant: str, tmp_path: Path) -> None:
     expressions = promql_expressions(rendered(variant))
-    origins = " ".join(origin for origin, _ in expressions)
+    origins = " ".join(origin for origin, _expression in expressions)
     # All four kinds are collected (else the check would pass on nothing).
     for kind in ("prometheus recording_rules.yml", "alerting_rules.yml", "llm-serving.json", "llm-cost.json"):
         assert kind in origins

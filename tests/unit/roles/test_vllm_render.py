@@ -94,7 +94,7 @@ def test_hpa_managed_deployment_leaves_replicas_to_the_hpa(role: str, tmp_path: 
     (tmp_path / "hpa").mkdir()
     fixed = by_kind(render_role(role, tmp_path / "fixed", {f"{role}_replicas": 2, **extra}))["Deployment"][0]
     assert fixed["spec"]["replicas"] == 2
-    managed = by_kind(render_role(role, tmp_path / "hpa", {f"{role}_replicas": 2,
-                                                            f"{role}_replicas_managed_by_hpa": True, **extra}))
+    hpa_vars = {f"{role}_replicas": 2, f"{role}_replicas_managed_by_hpa": True, **extra}
+    managed = by_kind(render_role(role, tmp_path / "hpa", hpa_vars))
     assert "replicas" not in managed["Deployment"][0]["spec"]
     assert_valid(managed["Deployment"])
