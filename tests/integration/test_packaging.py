@@ -40,10 +40,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     with tarfile.open(tarball) as archive:
         members = archive.getnames()
     collections = work / "collections"
-    # --no-deps: kubernetes.core comes from the ansible package here; Galaxy is not reachable.
-    _run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(collections), "--no-deps"],
-         env, work)
+    # Only the fresh path counts: a copy installed elsewhere (~/.ansible) must neither satisfy nor shadow it.
     env["ANSIBLE_COLLECTIONS_PATH"] = str(collections)
+    # --no-deps: kubernetes.core comes from the ansible package here; Galaxy is not reachable.
+    _run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p", str(collections), "--no-deps",
+          "--force"], env, work)
     return collections / "ansible_collections" / "llmops" / "oke", env, members
 
 

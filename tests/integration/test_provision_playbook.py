@@ -12,6 +12,8 @@ from provision_support import live_resources, run_playbook, start_emulator
 pytestmark = pytest.mark.slow
 
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable")
+# No Kubernetes cluster here: teardown's Kubernetes part is skipped (rendered stacks are tested elsewhere).
+NO_CLUSTER = {"teardown_kubernetes": False}
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +77,10 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
     checked_again = run_playbook("provision.yml", emulator, identity, tmp_path, check=True)
     assert checked_again.returncode == 0 and checked_again.changed == 0, checked_again.output[-6000:]
 
-    torn = run_playbook("teardown.yml", emulator, identity, tmp_path)
+    torn = run_playbook("teardown.yml", emulator, identity, tmp_path, extra_vars=NO_CLUSTER)
     assert torn.returncode == 0, torn.output[-6000:]
     assert set(live_resources(emulator).values()) == {0}, live_resources(emulator)
-    again = run_playbook("teardown.yml", emulator, identity, tmp_path)
+    again = run_playbook("teardown.yml", emulator, identity, tmp_path, extra_vars=NO_CLUSTER)
     assert again.returncode == 0 and again.changed == 0, again.output[-6000:]
 
 
