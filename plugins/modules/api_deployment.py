@@ -267,15 +267,15 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import 
     api_gateway_identity_spec,
     canonical_specification,
     identity_errors,
+    run_api_gateway_module,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
-    build_model,
     model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields, run_resource
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields
 
 if HAS_OCI:
     import oci.apigateway.models as ag_models
@@ -403,6 +403,8 @@ class Deployment(ApiGatewayResource):
     result_key = "deployment"
     client_class_name = "DeploymentClient"
     list_operation = "list_deployments"
+    noun = "deployment"
+    required_to_create = (("path_prefix", "path_prefix"), ("routes", "specification"))
     # The whole managed specification is the user's: a policy present on OCI but not here is a difference.
     exact_fields = DEFAULT_EXACT_FIELDS | {"specification"}
 
@@ -427,7 +429,7 @@ class Deployment(ApiGatewayResource):
         return self.get(found["id"])
 
     def get(self, ocid: str) -> dict[str, Any]:
-        deployment = model_to_dict(self.module.call(self.client.get_deployment, ocid).data)
+        deployment = model_to_dict(self.module.call(self._operation("get"), ocid).data)
         deployment["specification"] = canonical_specification(deployment.get("specification"))
         return deployment
 
@@ -442,42 +444,16 @@ class Deployment(ApiGatewayResource):
             **self.tags(),
         })
 
-    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
-        self._check_creatable(desired)
-        return dict(desired)
-
-    def _check_creatable(self, desired: dict[str, Any]) -> None:
-        missing = [option for option, field in (("path_prefix", "path_prefix"), ("routes", "specification"))
-                   if not desired.get(field)]
-        if missing:
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
-                                      f"{'is' if len(missing) == 1 else 'are'} required to create a deployment.")
-
-    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
-        self._check_creatable(desired)
-        details = build_model(ag_models.CreateDeploymentDetails, desired, ag_models)
-        response = self.module.call(self.client.create_deployment, details, opc_retry_token=retry_token)
-        return response.headers.get("opc-work-request-id")
-
-    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
-        changes = {field: desired[field] for field in fields}
-        if "specification" in changes:
+    def wire(self, desired: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+        body = super().wire(desired, fields)
+        if fields is not None and "specification" in body:
             # OCI replaces the specification as a whole: send every section, empty ones included.
-            changes["specification"] = {"request_policies": {}, "logging_policies": {}, **changes["specification"]}
-        details = build_model(ag_models.UpdateDeploymentDetails, changes, ag_models)
-        response = self.module.call(self.client.update_deployment, current["id"], details)
-        return response.headers.get("opc-work-request-id")
-
-    def delete(self, current: dict[str, Any]) -> str | None:
-        return self.module.call(self.client.delete_deployment, current["id"]).headers.get("opc-work-request-id")
+            body["specification"] = {"request_policies": {}, "logging_policies": {}, **body["specification"]}
+        return body
 
 
 def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC)
-    errors = input_errors(module.params)
-    if errors:
-        module.fail_json(msg=f"Invalid options for API deployment '{module.params['name']}': {'; '.join(errors)}.")
-    run_resource(Deployment(module))
+    run_api_gateway_module(Deployment, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

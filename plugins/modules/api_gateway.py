@@ -112,15 +112,14 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import 
     ApiGatewayResource,
     api_gateway_identity_spec,
     identity_errors,
+    run_api_gateway_module,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
-    build_model,
-    model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import prune_none
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields, run_resource
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields
 
 if HAS_OCI:
     import oci.apigateway.models as ag_models
@@ -148,13 +147,12 @@ class Gateway(ApiGatewayResource):
     result_key = "gateway"
     client_class_name = "GatewayClient"
     list_operation = "list_gateways"
+    noun = "gateway"
+    required_to_create = (("endpoint_type", "endpoint_type"), ("subnet_id", "subnet_id"))
 
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
         self.updatable_fields = model_fields(ag_models.UpdateGatewayDetails)
-
-    def get(self, ocid: str) -> dict[str, Any]:
-        return model_to_dict(self.module.call(self.client.get_gateway, ocid).data)
 
     def desired(self) -> dict[str, Any]:
         p = self.params
@@ -168,37 +166,9 @@ class Gateway(ApiGatewayResource):
             **self.tags(),
         })
 
-    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
-        self._check_creatable(desired)
-        return dict(desired)
-
-    def _check_creatable(self, desired: dict[str, Any]) -> None:
-        missing = [option for option in ("endpoint_type", "subnet_id") if not desired.get(option)]
-        if missing:
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
-                                      f"{'is' if len(missing) == 1 else 'are'} required to create a gateway.")
-
-    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
-        self._check_creatable(desired)
-        details = build_model(ag_models.CreateGatewayDetails, desired, ag_models)
-        response = self.module.call(self.client.create_gateway, details, opc_retry_token=retry_token)
-        return response.headers.get("opc-work-request-id")
-
-    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
-        details = build_model(ag_models.UpdateGatewayDetails, {field: desired[field] for field in fields}, ag_models)
-        response = self.module.call(self.client.update_gateway, current["id"], details)
-        return response.headers.get("opc-work-request-id")
-
-    def delete(self, current: dict[str, Any]) -> str | None:
-        return self.module.call(self.client.delete_gateway, current["id"]).headers.get("opc-work-request-id")
-
 
 def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC)
-    errors = input_errors(module.params)
-    if errors:
-        module.fail_json(msg=f"Invalid options for API gateway '{module.params['name']}': {'; '.join(errors)}.")
-    run_resource(Gateway(module))
+    run_api_gateway_module(Gateway, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

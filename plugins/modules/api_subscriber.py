@@ -109,18 +109,12 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import 
     ApiGatewayResource,
     api_gateway_identity_spec,
     identity_errors,
+    run_api_gateway_module,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
-    HAS_OCI,
-    OCIModule,
-    build_model,
     model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource
-
-if HAS_OCI:
-    import oci.apigateway.models as ag_models
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **api_gateway_identity_spec(),
@@ -160,6 +154,8 @@ class Subscriber(ApiGatewayResource):
     result_key = "subscriber"
     client_class_name = "SubscribersClient"
     list_operation = "list_subscribers"
+    noun = "subscriber"
+    required_to_create = (("clients", "clients"), ("usage_plan_ids", "usage_plans"))
     exact_fields = DEFAULT_EXACT_FIELDS | {"clients", "usage_plans"}
 
     def find(self) -> dict[str, Any] | None:
@@ -169,7 +165,7 @@ class Subscriber(ApiGatewayResource):
         return found
 
     def get(self, ocid: str, digests: bool = False) -> dict[str, Any]:
-        subscriber = model_to_dict(self.module.call(self.client.get_subscriber, ocid).data)
+        subscriber = model_to_dict(self.module.call(self._operation("get"), ocid).data)
         # Tokens never leave this method: names only, or names with token digests to compare.
         subscriber["clients"] = [prune_none({"name": client["name"],
                                              "token_sha256": token_digest(client["token"])
@@ -197,44 +193,15 @@ class Subscriber(ApiGatewayResource):
             **self.tags(),
         })
 
-    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
-        self._check_creatable(desired)
-        return dict(desired)
-
-    def _check_creatable(self, desired: dict[str, Any]) -> None:
-        missing = [option for option, field in (("clients", "clients"), ("usage_plan_ids", "usage_plans"))
-                   if not desired.get(field)]
-        if missing:
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
-                                      f"{'is' if len(missing) == 1 else 'are'} required to create a subscriber.")
-
-    def _wire(self, desired: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
-        body = dict(desired) if fields is None else {field: desired[field] for field in fields}
+    def wire(self, desired: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+        body = super().wire(desired, fields)
         if "clients" in body:
             body["clients"] = self._clients(with_tokens=True)
         return body
 
-    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
-        self._check_creatable(desired)
-        details = build_model(ag_models.CreateSubscriberDetails, self._wire(desired), ag_models)
-        response = self.module.call(self.client.create_subscriber, details, opc_retry_token=retry_token)
-        return response.headers.get("opc-work-request-id")
-
-    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
-        details = build_model(ag_models.UpdateSubscriberDetails, self._wire(desired, fields), ag_models)
-        response = self.module.call(self.client.update_subscriber, current["id"], details)
-        return response.headers.get("opc-work-request-id")
-
-    def delete(self, current: dict[str, Any]) -> str | None:
-        return self.module.call(self.client.delete_subscriber, current["id"]).headers.get("opc-work-request-id")
-
 
 def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC)
-    errors = input_errors(module.params)
-    if errors:
-        module.fail_json(msg=f"Invalid options for API subscriber '{module.params['name']}': {'; '.join(errors)}.")
-    run_resource(Subscriber(module))
+    run_api_gateway_module(Subscriber, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

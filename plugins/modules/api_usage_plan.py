@@ -126,19 +126,13 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import 
     ApiGatewayResource,
     api_gateway_identity_spec,
     identity_errors,
+    run_api_gateway_module,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
-    HAS_OCI,
-    OCIModule,
-    build_model,
     is_ocid,
     model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource
-
-if HAS_OCI:
-    import oci.apigateway.models as ag_models
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **api_gateway_identity_spec(),
@@ -197,6 +191,7 @@ class UsagePlan(ApiGatewayResource):
     result_key = "usage_plan"
     client_class_name = "UsagePlansClient"
     list_operation = "list_usage_plans"
+    noun = "usage_plan"
     exact_fields = DEFAULT_EXACT_FIELDS | {"entitlements"}
 
     def find(self) -> dict[str, Any] | None:
@@ -207,7 +202,7 @@ class UsagePlan(ApiGatewayResource):
         return self.get(found["id"])
 
     def get(self, ocid: str) -> dict[str, Any]:
-        plan = model_to_dict(self.module.call(self.client.get_usage_plan, ocid).data)
+        plan = model_to_dict(self.module.call(self._operation("get"), ocid).data)
         plan["entitlements"] = [canonical_entitlement(item) for item in plan.get("entitlements") or []]
         return plan
 
@@ -230,36 +225,14 @@ class UsagePlan(ApiGatewayResource):
             **self.tags(),
         })
 
-    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
-        self._check_creatable(desired)
-        return dict(desired)
-
-    def _check_creatable(self, desired: dict[str, Any]) -> None:
+    def check_creatable(self, desired: dict[str, Any]) -> None:
         if not desired.get("entitlements"):
             self.module.fail_json(msg=f"Cannot create {self.describe()}: entitlements (at least one) are required "
                                       "to create a usage plan.")
 
-    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
-        self._check_creatable(desired)
-        details = build_model(ag_models.CreateUsagePlanDetails, desired, ag_models)
-        response = self.module.call(self.client.create_usage_plan, details, opc_retry_token=retry_token)
-        return response.headers.get("opc-work-request-id")
-
-    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
-        details = build_model(ag_models.UpdateUsagePlanDetails, {field: desired[field] for field in fields}, ag_models)
-        response = self.module.call(self.client.update_usage_plan, current["id"], details)
-        return response.headers.get("opc-work-request-id")
-
-    def delete(self, current: dict[str, Any]) -> str | None:
-        return self.module.call(self.client.delete_usage_plan, current["id"]).headers.get("opc-work-request-id")
-
 
 def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC)
-    errors = input_errors(module.params)
-    if errors:
-        module.fail_json(msg=f"Invalid options for API usage plan '{module.params['name']}': {'; '.join(errors)}.")
-    run_resource(UsagePlan(module))
+    run_api_gateway_module(UsagePlan, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

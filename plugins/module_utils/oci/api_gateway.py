@@ -8,10 +8,17 @@ WorkRequestsClient; everything else is the generic :class:`OCIResource` flow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, is_ocid, model_to_dict
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, find_unique
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
+    HAS_OCI,
+    OCIModule,
+    build_model,
+    is_ocid,
+    model_to_dict,
+)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, find_unique, run_resource
 
 if HAS_OCI:
     import oci
@@ -35,12 +42,16 @@ def api_gateway_identity_spec() -> dict[str, dict[str, Any]]:
 class ApiGatewayResource(OCIResource):
     """An OCIResource named by ``display_name`` whose work requests live in the API Gateway WorkRequestsClient.
 
-    Subclasses set ``client_class`` and ``list_operation`` (the client method listing the kind in a
-    compartment) and may add list filters through :meth:`list_filters`.
+    Subclasses set ``client_class_name``, ``list_operation`` (the client method listing the kind in a
+    compartment) and ``noun`` (the SDK's name for the kind: ``get_<noun>``, ``Create<Noun>Details``...),
+    list what creation needs in ``required_to_create`` and may shape request bodies in :meth:`wire`.
     """
 
     client_class_name = ""
     list_operation = ""
+    noun = ""
+    #: (option, request field) pairs that must be set to create the resource.
+    required_to_create: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
@@ -78,6 +89,56 @@ class ApiGatewayResource(OCIResource):
 
     def tags(self) -> dict[str, Any]:
         return {"freeform_tags": self.params.get("freeform_tags"), "defined_tags": self.params.get("defined_tags")}
+
+    def _operation(self, verb: str) -> Callable[..., Any]:
+        return getattr(self.client, f"{verb}_{self.noun}")
+
+    def _details_model(self, verb: str) -> type:
+        return getattr(oci.apigateway.models, f"{verb}{self.noun.title().replace('_', '')}Details")
+
+    def get(self, ocid: str) -> dict[str, Any]:
+        return model_to_dict(self.module.call(self._operation("get"), ocid).data)
+
+    def check_creatable(self, desired: dict[str, Any]) -> None:
+        """Fail, before any write, when an option that only creation needs is missing."""
+        missing = [option for option, field in self.required_to_create if not desired.get(field)]
+        if missing:
+            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
+                                      f"{'is' if len(missing) == 1 else 'are'} required to create "
+                                      f"a {self.kind.split()[-1]}.")
+
+    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        self.check_creatable(desired)
+        return dict(desired)
+
+    def wire(self, desired: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+        """The request body: everything desired (create), or only the changed fields (update)."""
+        return dict(desired) if fields is None else {field: desired[field] for field in fields}
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self.check_creatable(desired)
+        details = build_model(self._details_model("Create"), self.wire(desired), oci.apigateway.models)
+        response = self.module.call(self._operation("create"), details, opc_retry_token=retry_token)
+        return response.headers.get("opc-work-request-id")
+
+    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
+        details = build_model(self._details_model("Update"), self.wire(desired, fields), oci.apigateway.models)
+        response = self.module.call(self._operation("update"), current["id"], details)
+        return response.headers.get("opc-work-request-id")
+
+    def delete(self, current: dict[str, Any]) -> str | None:
+        return self.module.call(self._operation("delete"), current["id"]).headers.get("opc-work-request-id")
+
+
+def run_api_gateway_module(resource_class: type[ApiGatewayResource], argument_spec: dict[str, Any],
+                           input_errors: Callable[[dict[str, Any]], list[str]]) -> None:
+    """main() of a resource module: validate the input before any API call, then ensure the resource."""
+    module = OCIModule(argument_spec)
+    errors = input_errors(module.params)
+    if errors:
+        module.fail_json(msg=f"Invalid options for {resource_class.kind} '{module.params['name']}': "
+                             f"{'; '.join(errors)}.")
+    run_resource(resource_class(module))
 
 
 def identity_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:
