@@ -206,6 +206,14 @@ options:
     description: Draw the Markdown/HTML report and plots.
     type: bool
     default: true
+  import_from:
+    description:
+      - Send no load; build the run folder from result files a Kubernetes Job wrote and the controller fetched.
+      - A folder with C(summary.json) is a run folder of this engine; it is copied and its report drawn here.
+      - Otherwise the folder holds upstream LLMPerf results, one C(c<concurrency>) sub-folder per level with
+        C(*_individual_responses.json) and C(*_summary.json); they are converted into this engine's records, so
+        C(summary.json), the CSV files and the report come out as for a run of this engine.
+    type: path
 attributes:
   check_mode:
     description: Nothing is sent and nothing is written; the result says a run would happen.
@@ -240,6 +248,17 @@ EXAMPLES = r"""
     results_dir: /srv/results
     backend: vllm
     node_shape: VM.GPU.A10.1
+  delegate_to: localhost
+
+- name: Build a run folder from the LLMPerf files a benchmark Job wrote
+  llmops.oke.llm_benchmark:
+    base_url: http://vllm.llm.svc:8000
+    model: meta-llama/Llama-3.1-8B-Instruct
+    preset: rag
+    concurrency: [1, 8]
+    results_dir: /srv/results
+    run_id: rag-in-cluster
+    import_from: /tmp/bench-job/results
   delegate_to: localhost
 """
 
@@ -294,6 +313,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import 
     new_run_id,
     run_benchmark,
 )
+from ansible_collections.llmops.oke.plugins.module_utils.bench.job_import import import_job_results
 
 ENGINE_OPTIONS = ("base_url", "model", "api", "api_key", "api_key_header", "preset", "mean_input_tokens",
                   "stddev_input_tokens", "mean_output_tokens", "stddev_output_tokens", "concurrency", "mode",
@@ -394,6 +414,7 @@ def main():
             correctness_requests=dict(type="int", default=0),
             determinism_prompts=dict(type="int", default=0),
             report=dict(type="bool", default=True),
+            import_from=dict(type="path"),
         ),
         required_if=[("mode", "open", ["rates_rps"])],
         supports_check_mode=True,
@@ -431,7 +452,10 @@ def main():
             handle.write(line)
 
     try:
-        summary = run_benchmark(config, progress=progress)
+        if params["import_from"]:
+            summary = import_job_results(params["import_from"], config)
+        else:
+            summary = run_benchmark(config, progress=progress)
     except (OSError, ValueError, KeyError) as error:
         module.fail_json(msg="llm_benchmark against {}: {}".format(params["base_url"], error), run_dir=run_dir)
     finish(module, summary, run_dir, changed=True)

@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", required=True)
     run.add_argument("--api", choices=("chat", "completions"), default="chat")
     run.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    run.add_argument("--api-key-header", help="header carrying the key (default Authorization: Bearer <key>)")
     run.add_argument("--preset", choices=sorted(PRESETS))
     run.add_argument("--mean-input-tokens", type=int)
     run.add_argument("--stddev-input-tokens", type=int)
@@ -77,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true")
     report = sub.add_parser("report", help="redraw report.md/report.html/plots for a run folder")
     report.add_argument("run_dir")
+    stream = sub.add_parser("stream", help="print a results folder as base64 tar.gz between markers (Job mode)")
+    stream.add_argument("folder")
     compare = sub.add_parser("compare", help="pick the cheaper backend from several run folders")
     compare.add_argument("run_dirs", nargs="+")
     return parser
@@ -88,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         from .report import render_report
 
         sys.stdout.write(json.dumps(render_report(args.run_dir), indent=2) + "\n")
+        return 0
+    if args.command == "stream":
+        from .job_import import write_log_stream
+
+        write_log_stream(args.folder, sys.stdout)
         return 0
     if args.command == "compare":
         economics = []

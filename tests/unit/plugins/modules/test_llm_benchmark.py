@@ -68,3 +68,16 @@ def test_slo_gate_fails_with_the_numbers(server, tmp_path) -> None:
 def test_invalid_options_name_the_endpoint(server, tmp_path) -> None:
     result = run({**base_args(server, tmp_path), "concurrency": [0]})
     assert result["failed"] is True and server.base_url in result["msg"]
+
+
+def test_import_from_a_job_sends_no_load(server, tmp_path) -> None:
+    job = run({**base_args(server, tmp_path / "job"), "run_id": "in-job"})
+    arrivals = server.server.arrivals
+    imported = run({**base_args(server, tmp_path / "results"), "import_from": job["run_dir"]})
+    assert imported["changed"] is True and imported["status"] == "complete"
+    assert server.server.arrivals == arrivals
+    assert [line["label"] for line in imported["levels"]] == ["c1", "c2"]
+    assert imported["run_dir"] == str(tmp_path / "results" / "r1")
+    assert imported["summary"]["metadata"]["engine"] == "builtin"
+    missing = run({**base_args(server, tmp_path / "other"), "import_from": str(tmp_path / "nothing")})
+    assert missing["failed"] is True and server.base_url in missing["msg"]

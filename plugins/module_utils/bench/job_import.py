@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn the files a benchmark Kubernetes Job wrote (fetched back to the controller) into a run folder.
+
+Two sources: our own engine's run folder (``summary.json`` present: copied as is), or upstream LLMPerf's
+result folders, one per concurrency level (``c<N>/<name>_individual_responses.json`` and
+``c<N>/<name>_summary.json``), converted into our per-request records so ``summary.json``, the CSV files
+and the report come out as for a run of our own engine.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import io
+import json
+import re
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .benchmark import SCHEMA, BenchmarkConfig, _capacity, _metadata
+from .client import RequestRecord, http_error_code
+from .metrics import llmperf_name, summarize
+from .results import atomic_write_json, atomic_write_text, records_csv
+
+# The Job prints its result folder as a base64 tar.gz between these lines; the controller reads the pod's log
+STREAM_BEGIN = "==== llmops.oke benchmark results begin ===="
+STREAM_END = "==== llmops.oke benchmark results end ===="
+LLMPERF_TOKEN_METHOD = "llmperf (its own tokenizer counts input and output tokens)"
+LLMPERF_ERROR = "llmperf_error"
+_LEVEL_DIR = re.compile(r"^c(\d+)$")
+
+
+def records_from_llmperf(individual: Sequence[dict[str, Any]], request_prefix: str = "llmperf") -> list[RequestRecord]:
+    """Our records from LLMPerf's ``*_individual_responses.json`` entries (times relative to the level start).
+
+    LLMPerf keeps no chunk times, so chunk gaps stay empty; TTFT, E2E and token counts are LLMPerf's, and
+    ITL is recomputed with our stricter definition from them. Entries without ``start_time`` (upstream
+    LLMPerf writes none) are laid end to end, which only matters for the CSV's ``start_s`` column.
+    """
+    records = []
+    clock = 0.0
+    for index, entry in enumerate(individual):
+        start = float(entry["start_time"]) if entry.get("start_time") is not None else clock
+        ttft = float(entry.get("ttft_s") or 0.0)
+        e2e = float(entry.get("end_to_end_latency_s") or 0.0)
+        output_tokens = int(entry.get("number_output_tokens") or 0)
+        record = RequestRecord(request_id=f"{request_prefix}-{index}", index=index, scheduled=start, start=start,
+                               usage={"prompt_tokens": int(entry.get("number_input_tokens") or 0),
+                                      "completion_tokens": output_tokens})
+        code = entry.get("error_code")
+        if code is None:
+            record.first_content_at = start + ttft
+            record.end = start + e2e
+            record.finish_reason = "length"
+        else:
+            record.first_content_at = start + ttft if ttft else None
+            record.end = start + e2e
+            status = int(code)
+            record.http_status = status if status >= 100 else None
+            record.error_code = http_error_code(status) if status >= 100 else LLMPERF_ERROR
+            record.error_msg = str(entry.get("error_msg") or "")[:500]
+        clock = max(clock, start + e2e)
+        records.append(record)
+    return records
+
+
+def _level_duration(summary: dict[str, Any], records: Sequence[RequestRecord]) -> float:
+    """LLMPerf's level wall time, from its completed-per-minute figure; the records' span otherwise."""
+    completed = summary.get("results_num_completed_requests") or 0
+    per_min = summary.get("results_num_completed_requests_per_min") or 0
+    if completed and per_min:
+        return completed / per_min * 60.0
+    ends = [r.end for r in records if r.end is not None]
+    return max(ends) - min(r.start for r in records) if ends else 0.0
+
+
+def _one_file(folder: Path, suffix: str) -> Path:
+    found = sorted(folder.glob(f"*{suffix}"))
+    if len(found) != 1:
+        raise ValueError(f"{folder}: expected one *{suffix} from LLMPerf, found {len(found)}")
+    return found[0]
+
+
+def llmperf_levels(source: str | Path) -> list[tuple[int, Path, Path]]:
+    """``(concurrency, individual_responses, summary)`` for each ``c<N>`` folder, lowest concurrency first."""
+    levels = []
+    for folder in Path(source).iterdir():
+        match = _LEVEL_DIR.match(folder.name)
+        if folder.is_dir() and match:
+            levels.append((int(match.group(1)), _one_file(folder, "_individual_responses.json"),
+                           _one_file(folder, "_summary.json")))
+    if not levels:
+        raise ValueError(f"{source}: no LLMPerf result folders (c<concurrency>/) to import")
+    return sorted(levels)
+
+
+def import_llmperf(source: str | Path, config: BenchmarkConfig) -> dict[str, Any]:
+    """Write ``<results_dir>/<run_id>/`` from LLMPerf's result folders; return the content of ``summary.json``."""
+    run_id = config.run_id or datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = Path(config.results_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    name = config.name or llmperf_name(config.model, config.mean_input_tokens, config.mean_output_tokens)
+    metadata = _metadata(config, name, LLMPERF_TOKEN_METHOD)
+    metadata["engine"] = "llmperf"
+    slo = config.slo()
+    levels = []
+    for concurrency, individual_path, summary_path in llmperf_levels(source):
+        label = f"c{concurrency}"
+        individual = json.loads(individual_path.read_text(encoding="utf-8"))
+        upstream_summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        records = records_from_llmperf(individual, f"{run_id}-{label}")
+        start = min((r.start for r in records), default=0.0)
+        end = start + _level_duration(upstream_summary, records)
+        files = {"summary": str(run_dir / f"{name}_{label}_summary.json"),
+                 "individual_responses": str(run_dir / f"{name}_{label}_individual_responses.json")}
+        # LLMPerf's own files are kept byte for byte: tools that read LLMPerf read what LLMPerf wrote
+        shutil.copyfile(summary_path, files["summary"])
+        shutil.copyfile(individual_path, files["individual_responses"])
+        csv_path = run_dir / f"requests_{label}.csv"
+        atomic_write_text(csv_path, records_csv(records, start))
+        files["requests_csv"] = str(csv_path)
+        levels.append({"label": label, "mode": "closed", "concurrency": concurrency, "rate_rps": None,
+                       "interrupted": False, "summary": summarize(records, start, end, slo), "files": files})
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    summary: dict[str, Any] = {"schema": SCHEMA, "run_id": run_id, "name": name, "status": "complete",
+                               "started_at": now, "finished_at": now, "metadata": metadata, "levels": levels,
+                               "capacity": _capacity(config, levels), "run_dir": str(run_dir)}
+    atomic_write_json(run_dir / "summary.json", summary)
+    return _with_report(summary, run_dir, config)
+
+
+def import_run_folder(source: str | Path, config: BenchmarkConfig) -> dict[str, Any]:
+    """Copy a run folder our engine wrote in the Job to ``<results_dir>/<run_id>/`` and draw its report here."""
+    source = Path(source)
+    summary = json.loads((source / "summary.json").read_text(encoding="utf-8"))
+    run_id = config.run_id or summary["run_id"]
+    run_dir = Path(config.results_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, run_dir, dirs_exist_ok=True)
+    # paths inside summary.json named the Job's folder; point them at the controller's copy
+    for level in summary.get("levels", []):
+        level["files"] = {kind: str(run_dir / Path(path).name) for kind, path in level.get("files", {}).items()}
+    summary["run_id"] = run_id
+    summary["run_dir"] = str(run_dir)
+    summary.setdefault("metadata", {})["engine"] = "builtin"
+    atomic_write_json(run_dir / "summary.json", summary)
+    return _with_report(summary, run_dir, config)
+
+
+def write_log_stream(folder: str | Path, out: TextIO) -> None:
+    """Print ``folder`` as a base64 tar.gz between the markers (what the Job does last)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.add(str(folder), arcname=".")
+    out.write(f"\n{STREAM_BEGIN}\n{base64.encodebytes(buffer.getvalue()).decode('ascii')}{STREAM_END}\n")
+    out.flush()
+
+
+def extract_log_stream(log_text: str, dest: str | Path) -> Path:
+    """Unpack the base64 tar.gz the Job printed between the markers into ``dest``; return ``dest``."""
+    begin = log_text.rfind(STREAM_BEGIN)
+    end = log_text.find(STREAM_END, begin + 1) if begin >= 0 else -1
+    if begin < 0 or end < 0:
+        raise ValueError("the Job's log holds no complete result stream (its markers are missing: "
+                         "the Job failed before writing results, or the log was rotated)")
+    try:
+        payload = base64.b64decode("".join(log_text[begin + len(STREAM_BEGIN):end].split()), validate=True)
+        with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as archive:
+            # the data filter refuses absolute paths, links out of dest and device files
+            archive.extractall(dest, filter="data")
+    except (binascii.Error, tarfile.TarError) as error:
+        raise ValueError(f"the Job's result stream is corrupt: {error}") from error
+    return Path(dest)
+
+
+def import_job_results(source: str | Path, config: BenchmarkConfig) -> dict[str, Any]:
+    """Import a Job's results: its saved log (a file) or an unpacked folder.
+
+    A folder holding ``summary.json`` is our run folder; otherwise it holds LLMPerf's level folders.
+    """
+    if Path(source).is_file():
+        with tempfile.TemporaryDirectory(prefix="bench-job-") as unpacked:
+            extract_log_stream(Path(source).read_text(encoding="utf-8", errors="replace"), unpacked)
+            return import_job_results(unpacked, config)
+    if (Path(source) / "summary.json").is_file():
+        return import_run_folder(source, config)
+    return import_llmperf(source, config)
+
+
+def _with_report(summary: dict[str, Any], run_dir: Path, config: BenchmarkConfig) -> dict[str, Any]:
+    if config.report and summary["levels"]:
+        from .report import render_report  # matplotlib is imported only when a report is drawn
+
+        summary["report"] = render_report(run_dir)
+        atomic_write_json(run_dir / "summary.json", summary)
+    return summary
