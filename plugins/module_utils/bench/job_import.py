@@ -31,7 +31,7 @@ from .results import atomic_write_json, atomic_write_text, records_csv
 # The Job prints its result folder as a base64 tar.gz between these lines; the controller reads the pod's log
 STREAM_BEGIN = "==== llmops.oke benchmark results begin ===="
 STREAM_END = "==== llmops.oke benchmark results end ===="
-LLMPERF_TOKEN_METHOD = "llmperf (its own tokenizer counts input and output tokens)"
+LLMPERF_TOKEN_METHOD = "llmperf: input and output tokens counted with hf-internal-testing/llama-tokenizer"
 LLMPERF_ERROR = "llmperf_error"
 _LEVEL_DIR = re.compile(r"^c(\d+)$")
 
@@ -45,7 +45,9 @@ def records_from_llmperf(individual: Sequence[dict[str, Any]], request_prefix: s
     """
     records = []
     clock = 0.0
-    for index, entry in enumerate(individual):
+    # upstream's last-chance collection extends the list with a dict's keys (strings): only dicts are requests
+    entries = [entry for entry in individual if isinstance(entry, dict)]
+    for index, entry in enumerate(entries):
         start = float(entry["start_time"]) if entry.get("start_time") is not None else clock
         ttft = float(entry.get("ttft_s") or 0.0)
         e2e = float(entry.get("end_to_end_latency_s") or 0.0)
@@ -72,9 +74,13 @@ def records_from_llmperf(individual: Sequence[dict[str, Any]], request_prefix: s
 
 def _level_duration(summary: dict[str, Any], records: Sequence[RequestRecord]) -> float:
     """LLMPerf's level wall time, from its completed-per-minute figure; the records' span otherwise."""
-    completed = summary.get("results_num_completed_requests") or 0
-    per_min = summary.get("results_num_completed_requests_per_min") or 0
-    if completed and per_min:
+    try:
+        # LLMPerf writes numpy numbers with default=str, so a count may arrive as a string
+        completed = float(summary.get("results_num_completed_requests") or 0)
+        per_min = float(summary.get("results_num_completed_requests_per_min") or 0)
+    except (TypeError, ValueError):
+        completed = per_min = 0.0
+    if completed > 0 and per_min > 0:
         return completed / per_min * 60.0
     ends = [r.end for r in records if r.end is not None]
     return max(ends) - min(r.start for r in records) if ends else 0.0

@@ -152,3 +152,15 @@ def test_log_stream_faults_are_named(tmp_path) -> None:
     with pytest.raises(ValueError, match="corrupt"):
         extract_log_stream(f"{STREAM_BEGIN}\n{payload}{STREAM_END}\n", tmp_path / "dest")
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_upstream_quirks_are_tolerated(tmp_path) -> None:
+    """Upstream appends a dict's keys to its list and writes numpy numbers as strings; neither breaks the import."""
+    source = tmp_path / "job"
+    _write_level(source, 1, [_upstream_entry(0.1, 1.1, 11), "error_code", "ttft_s"],
+                 {"results_num_completed_requests": "1", "results_num_completed_requests_per_min": "nan?"})
+    summary = import_job_results(source, _config(tmp_path / "results", run_id="quirks", report=False))
+    level = summary["levels"][0]["summary"]
+    assert level["num_requests_started"] == 1 and level["num_completed_requests"] == 1
+    # no usable per-minute figure: the records' own span (1.1 s)
+    assert level["duration_s"] == pytest.approx(1.1)
