@@ -154,7 +154,12 @@ def import_run_folder(source: str | Path, config: BenchmarkConfig) -> dict[str, 
         level["files"] = {kind: str(run_dir / Path(path).name) for kind, path in level.get("files", {}).items()}
     summary["run_id"] = run_id
     summary["run_dir"] = str(run_dir)
-    summary.setdefault("metadata", {})["engine"] = "builtin"
+    # the Job knows the load, the controller knows what it ran on and what that costs
+    metadata = summary.setdefault("metadata", {})
+    metadata.update({"engine": "builtin", "backend": config.backend or metadata.get("backend", ""),
+                     "image": config.image, "node_shape": config.node_shape, "replicas": config.replicas,
+                     "collection_version": config.collection_version})
+    summary["capacity"] = _capacity(config, summary.get("levels", []))
     atomic_write_json(run_dir / "summary.json", summary)
     return _with_report(summary, run_dir, config)
 

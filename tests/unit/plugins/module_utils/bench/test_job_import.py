@@ -119,9 +119,14 @@ def test_our_run_folder_is_copied_and_reported(llm_server, tmp_path) -> None:
     job_results = tmp_path / "job"
     run_benchmark(_config(job_results, run_id="in-job", base_url=llm_server.base_url + "/v1", concurrency=[1],
                           max_requests=3, warmup_requests=0, mean_output_tokens=5, report=False))
-    summary = import_job_results(job_results / "in-job", _config(tmp_path / "results", run_id="fetched"))
+    summary = import_job_results(job_results / "in-job", _config(
+        tmp_path / "results", run_id="fetched", node_shape="VM.Standard.A1.Flex", ocpus=4, memory_gb=24,
+        image="llama.cpp:b1"))
     run_dir = tmp_path / "results" / "fetched"
     assert summary["run_dir"] == str(run_dir) and summary["metadata"]["engine"] == "builtin"
+    # the node the Job measured is known on the controller: cost comes out of the import
+    assert summary["metadata"]["node_shape"] == "VM.Standard.A1.Flex" and summary["metadata"]["image"] == "llama.cpp:b1"
+    assert summary["capacity"]["cost_per_million_output_tokens"] > 0
     assert all(Path(p).parent == run_dir for p in summary["levels"][0]["files"].values())
     assert (run_dir / "report.md").is_file() and (run_dir / "plots" / "ttft_distribution.png").is_file()
     assert json.loads((run_dir / "summary.json").read_text())["report"]["markdown"].endswith("report.md")
