@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import socket
@@ -15,21 +14,18 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
+from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import ensure_model
+from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import ensure_llama_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.llama_server]
 CACHE = os.environ.get("LLMOPS_CACHE") or os.path.expanduser("~/.cache/llmops-oke")
 
 
-def _first(pattern: str) -> str | None:
-    found = sorted(glob.glob(os.path.join(CACHE, pattern)))
-    return found[0] if found else None
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary, model = _first("llama-server/*/bin/llama-server"), _first("models/*.gguf")
-    if not binary or not model:
-        pytest.skip(f"no cached llama-server build or demo model under {CACHE} (make demo builds them)")
+    # The same cached build and demo model as the role's defaults (built here when the cache lacks them).
+    binary = ensure_llama_server(CACHE)["path"]
+    model = ensure_model(os.path.join(CACHE, "models"))["path"]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
