@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Shared options of every llmops.oke OCI module: authentication (default) and waiting (WAIT)."""
+    """Shared docs of the llmops.oke OCI modules: authentication (default), waiting (WAIT), and the check/diff
+    attributes of resource modules (RESOURCE) and read-only modules (READ_ONLY)."""
 
     DOCUMENTATION = r"""
 options:
@@ -85,4 +86,24 @@ options:
       - Seconds before the first poll of the work request; later polls back off (x1.5, jitter) up to 30 seconds.
     type: float
     default: 2.0
+"""
+
+    RESOURCE = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Predicts exactly what a real run would change, with no write calls.
+  diff_mode:
+    support: full
+    description: Shows before/after of the fields that differ.
+"""
+
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Reads only.
 """

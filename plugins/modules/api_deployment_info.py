@@ -15,13 +15,7 @@ author:
   - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Reads only.
+  - llmops.oke.oci.READ_ONLY
 options:
   compartment_id:
     description: OCID of the compartment to list. Required unless O(deployment_id) is given.

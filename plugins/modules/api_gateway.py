@@ -20,13 +20,7 @@ author:
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT
-attributes:
-  check_mode:
-    support: full
-    description: Predicts exactly what a real run would change, with no write calls.
-  diff_mode:
-    support: full
-    description: Shows before/after of the fields that differ.
+  - llmops.oke.oci.RESOURCE
 options:
   state:
     description: Whether the gateway should exist.

@@ -15,13 +15,7 @@ author:
   - llmops.oke maintainers (@llmops)
 extends_documentation_fragment:
   - llmops.oke.oci
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Read-only.
+  - llmops.oke.oci.READ_ONLY
 options:
   compartment_id:
     description: OCID of the compartment to list. Required unless O(node_pool_id) is given.
