@@ -6,6 +6,7 @@ import oci
 import oci.container_engine.models as ce_models
 import pytest
 import requests
+from fake_clock import FakeClock
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci import common
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
@@ -24,19 +25,6 @@ def service_error(status: int, retry_after: str | None = None) -> oci.exceptions
     if retry_after is not None:
         headers["retry-after"] = retry_after
     return oci.exceptions.ServiceError(status, "Code", headers, "message")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def flaky(errors: list[Exception], result: str = "ok"):

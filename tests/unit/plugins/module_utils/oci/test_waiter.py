@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fake_clock import FakeClock
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import DuplicateResources, find_unique
 from ansible_collections.llmops.oke.plugins.module_utils.oci.waiter import (
@@ -11,19 +12,6 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.waiter import (
     poll_intervals,
     wait_for_work_request,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def states(*sequence: str):
@@ -36,7 +24,7 @@ def states(*sequence: str):
 
 
 def test_success_after_progress_with_growing_polls():
-    clock = Clock()
+    clock = FakeClock()
     result = wait_for_work_request(states("ACCEPTED", "IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED"), list,
                                    "wr1", timeout_s=600, first_poll_s=2, sleep=clock.sleep, clock=clock)
     assert result["status"] == "SUCCEEDED"
@@ -45,7 +33,7 @@ def test_success_after_progress_with_growing_polls():
 
 
 def test_failure_carries_the_work_request_errors():
-    clock = Clock()
+    clock = FakeClock()
     with pytest.raises(WorkRequestFailed) as raised:
         wait_for_work_request(states("IN_PROGRESS", "FAILED"),
                               lambda: [{"code": "LimitExceeded", "message": "GPU quota is 0"}],
@@ -54,7 +42,7 @@ def test_failure_carries_the_work_request_errors():
 
 
 def test_timeout_reports_last_state_and_never_oversleeps():
-    clock = Clock()
+    clock = FakeClock()
     with pytest.raises(WorkRequestTimeout) as raised:
         wait_for_work_request(states("IN_PROGRESS"), list, "wr9", timeout_s=10, first_poll_s=3,
                               sleep=clock.sleep, clock=clock)
