@@ -1,8 +1,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Generate the AWX surveys of llmops.oke from the roles' meta/argument_specs.yml.
 
-For each stage in extensions/awx/stages.yml the roles its playbook runs are found, and every variable of
-theirs that an AWX survey can carry becomes one question of the same type, choices and default. Output:
+For each stage in extensions/awx/stages.yml the roles its playbook runs are found, and each variable of theirs
+that the stage selects (``include_variables``) and an AWX survey can carry becomes one question of the same type,
+choices and default, in the listed order; the stage playbooks' own variables (``playbook_variables`` of
+stages.yml, e.g. which backends to deploy) join the stages whose playbook reads them. Output:
 extensions/awx/surveys.yml, which playbooks/awx_setup.yml loads. ``--check`` exits 1 when that file is stale.
 
     .venv/bin/python extensions/awx/generate_surveys.py [--root DIR] [--check]
@@ -183,6 +185,30 @@ def role_options(root: Path, role: str, entry_point: str = "main") -> dict[str, 
     return dict((specs.get(entry_point) or {}).get("options") or {})
 
 
+def inventory_values(root: Path, inventory: str | None) -> dict[str, Any]:
+    """Variables the job templates' inventory sets for every host (its group_vars/all), as written."""
+    if not inventory:
+        return {}
+    group_all = root / inventory / "group_vars" / "all"
+    files = sorted(group_all.glob("*.yml")) if group_all.is_dir() else [group_all.with_suffix(".yml")]
+    values: dict[str, Any] = {}
+    for path in files:
+        if path.is_file():
+            values.update(load_yaml(path) or {})
+    return values
+
+
+def with_inventory_default(variable: str, spec: dict[str, Any], inventory: dict[str, Any]) -> dict[str, Any]:
+    """The spec with the inventory's value as its default: a survey answer overrides the inventory, so a question
+    must offer what the run would use without the survey."""
+    if variable not in inventory:
+        return spec
+    if is_template(inventory[variable]):
+        raise SurveyError(f"the inventory computes {variable} ({inventory[variable]!r}); a survey answer would "
+                          "override it: leave it out of include_variables")
+    return {**spec, "default": inventory[variable]}
+
+
 def _description(spec: dict[str, Any]) -> str:
     text = spec.get("description", "")
     if isinstance(text, list):
@@ -254,8 +280,58 @@ def selected(variable: str, entry: dict[str, Any]) -> bool:
             and not any(fnmatch.fnmatchcase(variable, pattern) for pattern in excluded))
 
 
-def stage_survey(root: Path, stage: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """One stage's generated entry and the lines explaining what was left out."""
+def in_listed_order(questions: dict[str, dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Questions ordered by the first ``include_variables`` pattern each matches (an operator reads them in order)."""
+    patterns = entry.get("include_variables") or ["*"]
+
+    def rank(variable: str) -> int:
+        return next(index for index, pattern in enumerate(patterns) if fnmatch.fnmatchcase(variable, pattern))
+
+    return [questions[variable] for variable in sorted(questions, key=rank)]
+
+
+def _uncommented(path: Path) -> str:
+    return "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                     if not line.lstrip().startswith("#"))
+
+
+def stage_text(playbook: Path, root: Path, roles: list[str]) -> str:
+    """What reads a stage's variables: its playbook, the playbooks it imports and its roles' task/default/var
+    files, comments left out."""
+    text = playbook_text(playbook, root)
+    for role in roles:
+        for folder in ("tasks", "defaults", "vars"):
+            text += "".join(_uncommented(path) for path in sorted((root / "roles" / role / folder).glob("*.yml")))
+    return text
+
+
+def playbook_text(playbook: Path, root: Path, seen: set[Path] | None = None) -> str:
+    """A playbook's text and that of the playbooks it imports, comments left out."""
+    seen = seen if seen is not None else set()
+    if playbook in seen or not playbook.is_file():
+        return ""
+    seen.add(playbook)
+    text = _uncommented(playbook)
+    for play in load_yaml(playbook) or []:
+        if not isinstance(play, dict):
+            continue
+        imported = next((play[key] for key in PLAYBOOK_IMPORTS if key in play), None)
+        target = _imported_playbook(imported, playbook, root) if imported is not None else None
+        if target is not None:
+            text += playbook_text(target, root, seen)
+    return text
+
+
+def stage_survey(root: Path, stage: dict[str, Any], playbook_variables: dict[str, dict[str, Any]] | None = None,
+                 inventory: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """One stage's generated entry and the lines explaining what was left out.
+
+    ``playbook_variables`` are the stage playbooks' own variables (declared in stages.yml in argument-spec form):
+    one becomes a question of a stage whose playbook (or its roles) reads it and whose ``include_variables``
+    select it.
+    ``inventory``: the job templates' inventory variables; where one is set, it is the question's default.
+    """
+    inventory = inventory or {}
     playbook = root / stage["playbook"]
     notes: list[str] = []
     derived = playbook_roles(playbook, root)
@@ -277,13 +353,24 @@ def stage_survey(root: Path, stage: dict[str, Any]) -> tuple[dict[str, Any], lis
             if variable in derived.set_variables:
                 notes.append(f"{stage['name']}: {variable} left out: {stage['playbook']} sets it")
                 continue
-            question, reason = question_for(variable, spec or {}, use.role)
+            question, reason = question_for(variable, with_inventory_default(variable, spec or {}, inventory),
+                                            use.role)
             if question is None:
                 notes.append(f"{stage['name']}: {use.role}.{variable} left out: {reason}")
                 continue
             if variable in questions and questions[variable] != question:
                 raise SurveyError(f"{stage['name']}: {variable} is declared differently by two roles")
             questions[variable] = question
+    text = stage_text(playbook, root, [use.role for use in uses])
+    for variable, spec in (playbook_variables or {}).items():
+        if (variable in questions or variable in derived.set_variables or not selected(variable, stage)
+                or not re.search(rf"\b{variable}\b", text)):
+            continue
+        question, reason = question_for(variable, with_inventory_default(variable, spec or {}, inventory),
+                                        "playbook")
+        if question is None:
+            raise SurveyError(f"playbook variable {variable} cannot be a question: {reason}")
+        questions[variable] = question
     entry = {
         "name": stage["name"],
         "playbook": stage["playbook"],
@@ -293,7 +380,7 @@ def stage_survey(root: Path, stage: dict[str, Any]) -> tuple[dict[str, Any], lis
         "survey": {
             "name": f"{COLLECTION} {stage['name']}",
             "description": stage.get("description", ""),
-            "spec": list(questions.values()),
+            "spec": in_listed_order(questions, stage),
         },
     }
     return entry, notes
@@ -305,8 +392,10 @@ def build_surveys(root: Path) -> tuple[dict[str, Any], list[str]]:
     stages: list[dict[str, Any]] = []
     notes: list[str] = []
     workflow_questions: dict[str, dict[str, Any]] = {}
+    playbook_variables = stages_doc.get("playbook_variables") or {}
+    inventory = inventory_values(root, stages_doc.get("inventory"))
     for stage in stages_doc.get("stages") or []:
-        entry, stage_notes = stage_survey(root, stage)
+        entry, stage_notes = stage_survey(root, stage, playbook_variables, inventory)
         stages.append(entry)
         notes.extend(stage_notes)
         for question in entry["survey"]["spec"]:
@@ -331,7 +420,7 @@ def build_surveys(root: Path) -> tuple[dict[str, Any], list[str]]:
             "survey": {
                 "name": f"{COLLECTION} {workflow_name}",
                 "description": workflow.get("description", ""),
-                "spec": list(workflow_questions.values()),
+                "spec": in_listed_order(workflow_questions, workflow),
             },
         },
     }, notes

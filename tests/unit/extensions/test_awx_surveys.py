@@ -54,10 +54,55 @@ def _role_options(root: Path, role: str) -> dict[str, dict[str, Any]]:
     return options
 
 
+def _stages_file(root: Path) -> dict[str, Any]:
+    path = root / "extensions" / "awx" / "stages.yml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+
+
+def _inventory(root: Path) -> dict[str, Any]:
+    """What the job templates' inventory (``inventory:`` of stages.yml) sets in group_vars/all."""
+    inventory = _stages_file(root).get("inventory")
+    values: dict[str, Any] = {}
+    if inventory:
+        for path in sorted((root / inventory / "group_vars" / "all").glob("*.yml")):
+            values.update(yaml.safe_load(path.read_text()) or {})
+    return values
+
+
+def _defaults_in(text: str, variable: str) -> list[Any]:
+    return [yaml.safe_load(literal) for literal in re.findall(rf"\b{variable}\s*\|\s*default\(([^(),]*)\)", text)]
+
+
+def _playbook_defaults(root: Path, playbook: str, variable: str, roles: list[str] = ()) -> list[Any]:
+    """Every literal ``variable | default(X)`` of a stage playbook, the playbooks it imports and its roles."""
+    path = root / playbook
+    found: list[Any] = []
+    for role in roles:
+        for role_file in sorted((root / "roles" / role).glob("*/*.yml")):
+            if role_file.parent.name in ("tasks", "defaults", "vars"):
+                found += _defaults_in(role_file.read_text(), variable)
+    if not path.is_file():
+        return found
+    text = path.read_text()
+    found += _defaults_in(text, variable)
+    for play in yaml.safe_load(text) or []:
+        imported = play.get("ansible.builtin.import_playbook", play.get("import_playbook"))
+        if isinstance(imported, str) and "{{" not in imported:
+            found += _playbook_defaults(root, str((path.parent / imported).relative_to(root)), variable)
+    return found
+
+
 def survey_drift(surveys: dict[str, Any], root: Path) -> list[str]:
-    """Every way a committed question differs from the role variable it sets (empty when they agree)."""
+    """Every way a committed question differs from the variable it sets (empty when they agree).
+
+    A role variable is compared with the role's argument spec; a stage playbook's own variable with its
+    declaration in stages.yml and with the playbook's ``| default(...)``. Where the inventory sets the variable,
+    the question's default must be the inventory's value (an answer overrides the inventory).
+    """
     problems: list[str] = []
     stage_questions: dict[str, dict[str, Any]] = {}
+    inventory = _inventory(root)
+    declared = _stages_file(root).get("playbook_variables") or {}
     for stage in surveys["llmops_awx_stages"]:
         options: dict[str, tuple[str, dict[str, Any]]] = {}
         for role in stage["roles"]:
@@ -66,10 +111,20 @@ def survey_drift(surveys: dict[str, Any], root: Path) -> list[str]:
             variable = question["variable"]
             stage_questions[variable] = question
             where = f"{stage['name']}: {variable}"
-            if variable not in options:
+            if variable in options:
+                role, spec = options[variable]
+            elif variable in declared:
+                role, spec = "playbook", declared[variable] or {}
+                defaults = _playbook_defaults(root, stage["playbook"], variable, stage["roles"])
+                if not defaults:
+                    problems.append(f"{where}: {stage['playbook']} never reads it with a default")
+                problems.extend(f"{where}: {stage['playbook']} defaults it to {value!r}, stages.yml to "
+                                f"{spec.get('default')!r}" for value in defaults if value != spec.get("default"))
+            else:
                 problems.append(f"{where} is not a top-level variable of {stage['roles']}")
                 continue
-            role, spec = options[variable]
+            if variable in inventory:
+                role, spec = f"{role}, set by the inventory", {**spec, "default": inventory[variable]}
             problems.extend(f"{where} ({role}): {p}" for p in _question_problems(question, spec))
     for question in surveys["llmops_awx_workflow"]["survey"]["spec"]:
         if stage_questions.get(question["variable"]) != question:
@@ -105,7 +160,7 @@ def _question_problems(question: dict[str, Any], spec: dict[str, Any]) -> list[s
         got = question.get("default")
         same_type = type(got) is type(expected) or option_type == "float"
         if got != expected or not same_type:
-            problems.append(f"default {got!r} but the role's default is {default!r}")
+            problems.append(f"default {got!r} but the run's default is {default!r}")
     return problems
 
 
@@ -203,8 +258,10 @@ def _answers(question: dict[str, Any]) -> list[Any]:
 def test_every_survey_answer_passes_the_role_argument_validation() -> None:
     """AWX answers a bool or an int choice as a string: the role's own argument spec check must accept it."""
     problems = []
+    declared = _stages_file(ROOT).get("playbook_variables") or {}
     for stage in _surveys()["llmops_awx_stages"]:
-        options = {name: spec for role in stage["roles"] for name, spec in _role_options(ROOT, role).items()}
+        options = {**declared,
+                   **{name: spec for role in stage["roles"] for name, spec in _role_options(ROOT, role).items()}}
         for question in stage["survey"]["spec"]:
             spec = {key: value for key, value in options[question["variable"]].items()
                     if key in ("type", "choices", "elements", "no_log")}
@@ -221,14 +278,27 @@ def test_every_stage_has_a_job_template_entry_in_order() -> None:
     assert stages == ["provision", "deploy", "observe", "benchmark", "teardown"]
 
 
-@pytest.mark.parametrize("stage", [s["name"] for s in _surveys()["llmops_awx_stages"]] + ["workflow"])
-def test_non_empty_surveys_are_valid_for_awx(stage: str) -> None:
+# An operator fills a survey in at launch: a dozen questions a stage, twenty for the workflow (issue 15).
+SURVEY_LIMITS = {"provision": 12, "deploy": 12, "observe": 12, "benchmark": 12, "teardown": 12, "workflow": 20}
+
+
+@pytest.mark.parametrize("stage", sorted(SURVEY_LIMITS))
+def test_every_survey_is_short_has_defaults_and_is_valid_for_awx(stage: str) -> None:
     surveys = _surveys()
     entry = surveys["llmops_awx_workflow"] if stage == "workflow" else next(
         s for s in surveys["llmops_awx_stages"] if s["name"] == stage)
-    # An empty survey is not sent: awx_setup.yml disables it (AWX rejects a spec without items).
-    if entry["survey"]["spec"]:
-        assert awx_survey_errors(entry["survey"]) == []
+    spec = entry["survey"]["spec"]
+    assert 1 <= len(spec) <= SURVEY_LIMITS[stage], [q["variable"] for q in spec]
+    assert [q["variable"] for q in spec if "default" not in q or q["required"]] == []
+    assert awx_survey_errors(entry["survey"]) == []
+
+
+def test_preset_questions_offer_the_inventory_presets() -> None:
+    """The roles default to no preset; the oke inventory runs rag and chatbot, so that is what the survey offers."""
+    deploy = next(s for s in _surveys()["llmops_awx_stages"] if s["name"] == "deploy")
+    defaults = {q["variable"]: q.get("default") for q in deploy["survey"]["spec"]}
+    assert (defaults["vllm_preset"], defaults["llama_cpp_preset"]) == ("rag", "chatbot")
+    assert (defaults["deploy_vllm"], defaults["llmops_render_dir"]) == ("true", "")
 
 
 def test_surveyed_bool_variables_are_converted_where_tested() -> None:
@@ -242,9 +312,7 @@ def test_surveyed_bool_variables_are_converted_where_tested() -> None:
 
 def test_a_real_role_change_is_detected_as_drift(tmp_path: Path) -> None:
     surveys = _surveys()
-    stage = next((s for s in surveys["llmops_awx_stages"] if s["survey"]["spec"]), None)
-    if stage is None:
-        pytest.skip("no stage playbook runs a role with survey-able variables yet")
+    stage = next(s for s in surveys["llmops_awx_stages"] if s["name"] == "provision")
     question = stage["survey"]["spec"][0]
     shutil.copytree(ROOT / "roles", tmp_path / "roles")
     for role in stage["roles"]:
@@ -299,7 +367,12 @@ def demo_root(tmp_path: Path) -> Path:
     (tmp_path / "playbooks" / "deploy.yml").write_text(yaml.safe_dump(DEMO_PLAYBOOK))
     (tmp_path / "playbooks" / "site.yml").write_text("- ansible.builtin.import_playbook: deploy.yml\n")
     (tmp_path / "extensions" / "awx").mkdir(parents=True)
-    shutil.copy2(AWX_DIR / "stages.yml", tmp_path / "extensions" / "awx" / "stages.yml")
+    stages = yaml.safe_load((AWX_DIR / "stages.yml").read_text())
+    # The real stages and workflow, asking everything the demo role has.
+    for entry in [*stages["stages"], stages["workflow"]]:
+        entry.pop("include_variables", None)
+    stages["inventory"] = "inventories/demo"
+    (tmp_path / "extensions" / "awx" / "stages.yml").write_text(yaml.safe_dump(stages, sort_keys=False))
     assert generator.main(["--root", str(tmp_path)]) == 0
     return tmp_path
 
@@ -408,3 +481,55 @@ def test_bare_bool_conditional_is_reported(demo_root: Path) -> None:
     tasks.write_text("- name: Use\n  ansible.builtin.debug:\n    msg: on\n  when:\n    - demo_enabled\n")
     assert _bare_bool_conditionals(demo_root, "demo", {"demo_enabled"}) == [
         "roles/demo/tasks/main.yml:5: - demo_enabled"]
+
+
+def test_the_inventory_value_is_the_default_and_drift_from_it_is_caught(demo_root: Path) -> None:
+    (demo_root / "inventories" / "demo" / "group_vars" / "all").mkdir(parents=True)
+    inventory_file = demo_root / "inventories" / "demo" / "group_vars" / "all" / "main.yml"
+    inventory_file.write_text("demo_replicas: 3\ndemo_backend: llama_cpp\n")
+    assert sorted(survey_drift(_surveys(demo_root), demo_root)) == [
+        "deploy: demo_backend (demo, set by the inventory): default 'vllm' but the run's default is 'llama_cpp'",
+        "deploy: demo_replicas (demo, set by the inventory): default 2 but the run's default is 3"]
+    assert generator.main(["--root", str(demo_root)]) == 0
+    questions = {q["variable"]: q for q in _surveys(demo_root)["llmops_awx_stages"][1]["survey"]["spec"]}
+    assert (questions["demo_replicas"]["default"], questions["demo_backend"]["default"]) == (3, "llama_cpp")
+    assert survey_drift(_surveys(demo_root), demo_root) == []
+    inventory_file.write_text("demo_replicas: \"{{ 2 * 2 }}\"\n")
+    with pytest.raises(generator.SurveyError, match="inventory computes demo_replicas"):
+        generator.build_surveys(demo_root)
+
+
+def test_playbook_variables_join_the_stages_that_read_them(demo_root: Path) -> None:
+    stages_file = demo_root / "extensions" / "awx" / "stages.yml"
+    stages = yaml.safe_load(stages_file.read_text())
+    stages["playbook_variables"] = {
+        "demo_deploy": {"type": "bool", "default": True, "description": "Deploy."},
+        "demo_unread": {"type": "bool", "default": True, "description": "No playbook reads it."}}
+    stages_file.write_text(yaml.safe_dump(stages, sort_keys=False))
+    playbook = [{**DEMO_PLAYBOOK[0], "tasks": [{**DEMO_PLAYBOOK[0]["tasks"][0],
+                                                "when": "demo_deploy | default(true) | bool"}]}]
+    (demo_root / "playbooks" / "deploy.yml").write_text(yaml.safe_dump(playbook))
+    assert generator.main(["--root", str(demo_root)]) == 0
+    surveys = _surveys(demo_root)
+    deploy = next(s for s in surveys["llmops_awx_stages"] if s["name"] == "deploy")
+    question = next(q for q in deploy["survey"]["spec"] if q["variable"] == "demo_deploy")
+    assert (question["type"], question["choices"], question["default"]) == ("multiplechoice", ["true", "false"], "true")
+    assert "demo_unread" not in {q["variable"] for s in surveys["llmops_awx_stages"] for q in s["survey"]["spec"]}
+    assert survey_drift(surveys, demo_root) == []
+    # The playbook's own default moves: the declaration (and the survey) no longer tell the truth.
+    (demo_root / "playbooks" / "deploy.yml").write_text(
+        yaml.safe_dump(playbook).replace("default(true)", "default(false)"))
+    assert survey_drift(surveys, demo_root) == [
+        "deploy: demo_deploy: playbooks/deploy.yml defaults it to False, stages.yml to True"]
+
+
+def test_questions_follow_the_listed_order(demo_root: Path) -> None:
+    stages_file = demo_root / "extensions" / "awx" / "stages.yml"
+    stages = yaml.safe_load(stages_file.read_text())
+    deploy = next(stage for stage in stages["stages"] if stage["name"] == "deploy")
+    deploy["include_variables"] = ["demo_slo_ttft_s", "demo_*"]
+    stages_file.write_text(yaml.safe_dump(stages, sort_keys=False))
+    assert generator.main(["--root", str(demo_root)]) == 0
+    stage = next(s for s in _surveys(demo_root)["llmops_awx_stages"] if s["name"] == "deploy")
+    variables = [q["variable"] for q in stage["survey"]["spec"]]
+    assert variables[0] == "demo_slo_ttft_s" and len(variables) == 7
