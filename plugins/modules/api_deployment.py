@@ -101,7 +101,9 @@ options:
     type: dict
     suboptions:
       token_locations:
-        description: Where the gateway reads the client token, such as C(request.headers.x-api-key).
+        description:
+          - Where the gateway reads the client token, as C(request.<headers|query|auth|path>[<name>]), such as
+            C(request.headers[x-api-key]) (OCI's context-variable syntax; a header name is an HTTP token).
         type: list
         elements: str
         required: true
@@ -223,7 +225,7 @@ EXAMPLES = r"""
       rate_in_requests_per_second: 20
       rate_key: CLIENT_IP
     usage_plans:
-      token_locations: [request.headers.x-api-key]
+      token_locations: ["request.headers[x-api-key]"]
     cors:
       allowed_origins: ["https://chat.example.com"]
     logging:
@@ -253,6 +255,7 @@ replaced:
   type: bool
 """
 
+import re
 from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
@@ -275,6 +278,11 @@ if HAS_OCI:
     import oci.apigateway.models as ag_models
 
 METHODS = ["ANY", "HEAD", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# OCI's context variables are <context-table>[<name>] (SDK docstring of UsagePlansPolicy.token_locations:
+# "request.headers[token]", "request.query[token]", "request.auth[Token]", "request.path[TOKEN]").
+TOKEN_LOCATION = re.compile(r"^request\.(headers|query|auth|path)\[([^\[\]\s]+)\]$")
+# RFC 9110 section 5.1: a field name is a token of tchar.
+HTTP_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **api_gateway_identity_spec(),
@@ -349,6 +357,13 @@ def input_errors(params: dict[str, Any]) -> list[str]:
     usage = params.get("usage_plans")
     if usage is not None and not usage["token_locations"]:
         errors.append("usage_plans.token_locations must name at least one location")
+    for location in (usage or {}).get("token_locations") or []:
+        match = TOKEN_LOCATION.match(location)
+        if match is None:
+            errors.append(f"usage_plans.token_locations entry '{location}' must look like request.headers[x-api-key] "
+                          "(request.headers, .query, .auth or .path, then the name in brackets)")
+        elif match.group(1) == "headers" and not HTTP_TOKEN.match(match.group(2)):
+            errors.append(f"usage_plans.token_locations entry '{location}' names an invalid HTTP header")
     jwt = params.get("jwt_authentication")
     if jwt and not jwt["public_keys_uri"].startswith("https://"):
         errors.append(f"jwt_authentication.public_keys_uri must be an https:// URI, got '{jwt['public_keys_uri']}'")

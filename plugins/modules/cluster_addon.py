@@ -191,6 +191,7 @@ def input_errors(params: dict[str, Any]) -> list[str]:
 class ClusterAddon(ContainerEngineResource):
     kind = "add-on"
     result_key = "addon"
+    entity_type = "addon"
     exact_fields = frozenset()
 
     def describe(self, resource: dict[str, Any] | None = None) -> str:

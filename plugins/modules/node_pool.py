@@ -353,6 +353,7 @@ def input_errors(params: dict[str, Any]) -> list[str]:
 class NodePool(ContainerEngineResource):
     kind = "node pool"
     result_key = "node_pool"
+    entity_type = "nodepool"
     immutable_paths = ("node_config_details.node_pool_pod_network_option_details.cni_type",)
 
     def __init__(self, module: OCIModule) -> None:

@@ -84,6 +84,27 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
     assert again.returncode == 0 and again.changed == 0, again.output[-6000:]
 
 
+def test_second_run_is_zero_writes_with_what_a_real_run_meets(emulator_and_identity, tmp_path: Path) -> None:
+    """Every switchable emulator rule on (list lag, several entities per work request, [] read back as null,
+    deployment defaults OCI fills in) and the autoscaler resizing a pool between two runs: still 0 writes."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    emulator.switch_on("all")
+    first = run_playbook("provision.yml", emulator, identity, tmp_path)
+    assert first.returncode == 0, (emulator.items("apigateway", "Subscriber"), dict(emulator.calls))
+    deployment = emulator.items("apigateway", "Deployment")[0]
+    assert deployment["specification"]["requestPolicies"]["usagePlans"] == {
+        "tokenLocations": ["request.headers[x-api-key]"]}
+
+    emulator.action_resize_node_pool(name="gpu-a10", size=3)
+    emulator.reset_counts()
+    second = run_playbook("provision.yml", emulator, identity, tmp_path)
+    assert second.returncode == 0, second.output[-6000:]
+    assert (second.changed, writes(emulator.calls)) == (0, {}), second.output[-6000:]
+    pools = {pool["name"]: pool for pool in emulator.items("containerengine", "NodePool")}
+    assert pools["gpu-a10"]["nodeConfigDetails"]["size"] == 3  # the autoscaler's, not the inventory's 1
+
+
 def test_jwt_choice_and_missing_settings(emulator_and_identity, tmp_path: Path) -> None:
     emulator, identity = emulator_and_identity
     emulator.reset()

@@ -55,6 +55,7 @@ class ApiGatewayResource(OCIResource):
 
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
+        self.entity_type = self.entity_type or self.noun.replace("_", "")
         self.client = module.client(getattr(oci.apigateway, self.client_class_name))
         self.work_requests_client = module.client(oci.apigateway.WorkRequestsClient)
 

@@ -19,9 +19,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 try:
-    import requests
-
     import oci
+    from oci._vendor import requests  # the copy the SDK signs with; oci does not depend on top-level requests
 except ImportError:  # the modules report missing_required_lib; the helper says it on stderr
     oci = None
 

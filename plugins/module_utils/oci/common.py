@@ -21,9 +21,8 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible_collections.llmops.oke.plugins.module_utils.oci.auth import build_config_and_signer
 
 try:
-    import requests
-
     import oci
+    from oci._vendor.requests import exceptions as oci_transport_errors
 
     HAS_OCI = True
     OCI_IMPORT_ERROR = None
@@ -177,9 +176,19 @@ def retry_decision(error: Exception) -> tuple[bool, float | None]:
         if error.status in RETRYABLE_STATUSES:
             return True, _retry_after_s(error.headers)
         return False, None
-    if HAS_OCI and isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return True, None
+    if HAS_OCI and isinstance(error, oci.exceptions.RequestException):
+        # The SDK wraps its vendored requests' error as args[0]: connection refused/reset and timeouts are
+        # transient; a malformed URL or a missing schema is not.
+        cause = error.args[0] if error.args else None
+        transient = (oci_transport_errors.ConnectionError, oci_transport_errors.Timeout,
+                     oci_transport_errors.ChunkedEncodingError)
+        return isinstance(error, oci.exceptions.ConnectTimeout) or isinstance(cause, transient), None
     return False, None
+
+
+def is_conflict(error: Exception) -> bool:
+    """A 409 answer (Conflict, IncorrectState): the resource is in a state that refuses this write now."""
+    return HAS_OCI and isinstance(error, oci.exceptions.ServiceError) and error.status == 409
 
 
 def backoff_delay_s(attempt: int, policy: RetryPolicy, rng: Callable[[], float] = random.random) -> float:

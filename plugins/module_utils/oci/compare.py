@@ -7,7 +7,7 @@ Plain Python (no SDK import) so it is unit-testable on its own. Conventions:
 - nested dicts are compared key by key on the desired keys, except for *exact* fields (tags, ...)
   whose whole value is the user's (an extra tag on OCI is a difference); ``defined_tags`` is exact
   within each namespace the user gives, since OCI tag defaults add namespaces such as Oracle-Tags;
-- lists are compared as multisets (order carries no meaning in the OCI APIs we drive);
+- lists are compared as multisets (order carries no meaning in the OCI APIs we drive), empty as null;
 - numbers compare by value (4 == 4.0).
 """
 
@@ -40,10 +40,17 @@ def _number(value: Any) -> Any:
 
 
 def normalise(value: Any) -> Any:
-    """Canonical form: ``None`` pruned, lists sorted, integral floats as ints."""
+    """Canonical form: ``None`` pruned, lists sorted, integral floats as ints, an empty list as ``None``.
+
+    OCI answers "no items" as ``[]`` or as ``null`` for the same field (terraform-provider-oci treats both alike
+    on read), so the two compare equal.
+    """
     if isinstance(value, dict):
-        return {key: normalise(item) for key, item in sorted(value.items()) if item is not None}
+        normalised = {key: normalise(item) for key, item in sorted(value.items())}
+        return {key: item for key, item in normalised.items() if item is not None}
     if isinstance(value, list):
+        if not value:
+            return None
         items = [normalise(item) for item in value]
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
     return _number(value)

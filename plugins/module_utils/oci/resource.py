@@ -9,11 +9,12 @@ Identity is (compartment, parent, name): an attribute change never creates a sec
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import OCIModule
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import OCIModule, is_conflict
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import (
     DEFAULT_EXACT_FIELDS,
     changed_paths,
@@ -24,10 +25,15 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import (
 from ansible_collections.llmops.oke.plugins.module_utils.oci.waiter import (
     WorkRequestFailed,
     WorkRequestTimeout,
+    poll_intervals,
     wait_for_work_request,
 )
 
 GONE_STATES = frozenset({"DELETED", "DELETING"})
+#: states in which OCI answers a write with 409 (another operation, e.g. the cluster autoscaler's, is running)
+BUSY_STATES = frozenset({"CREATING", "UPDATING"})
+#: writes retried after a 409 on a busy resource, each after waiting for it to settle
+CONFLICT_RETRIES = 3
 
 
 class DuplicateResources(ValueError):
@@ -69,6 +75,8 @@ class OCIResource:
     immutable_paths: tuple[str, ...] = ()
     #: module option that lets the user accept delete-and-recreate for immutable changes
     replace_option = "force_replace"
+    #: entity type of this kind in work request resources ("nodepool"), matched case-insensitively as a part
+    entity_type = ""
 
     def __init__(self, module: OCIModule) -> None:
         self.module = module
@@ -171,8 +179,11 @@ class OCIResource:
         return {}
 
     def _created_id(self, work_request: dict[str, Any]) -> str | None:
+        # A work request lists every entity it touched (the parent cluster, nodes...): keep only our kind, as
+        # terraform-provider-oci does for node pools (nodePoolWaitForWorkRequest(workId, "nodepool", ...)).
         for entry in work_request.get("resources") or []:
-            if entry.get("action_type") in ("CREATED", "CREATE") and entry.get("identifier"):
+            if (entry.get("action_type") in ("CREATED", "CREATE") and entry.get("identifier")
+                    and self.entity_type in (entry.get("entity_type") or "").lower()):
                 return entry["identifier"]
         return None
 
@@ -184,6 +195,43 @@ class OCIResource:
         except Exception as error:  # one sentence naming the action, the resource and the cause
             self.module.fail_oci(f"Cannot {action} {self.describe(resource)}", error)
         return None
+
+    def _write(self, action: str, resource: dict[str, Any], call: Any, *args: Any) -> Any:
+        """An update or delete of ``resource``; a 409 while it is busy waits for it to settle, then retries.
+
+        OKE answers 409 Conflict to a node pool write while another operation on it runs (terraform-oci-oke
+        issue 879: "The resource is in a conflicted state. Please retry"): wait until the resource leaves
+        CREATING/UPDATING (within ``wait_timeout``), then send the write again, at most CONFLICT_RETRIES times.
+        """
+        deadline = time.monotonic() + self.params.get("wait_timeout", 1200)
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                return call(*args)
+            except Exception as error:
+                # A 409 on a resource that is not busy is a real conflict (a state OCI refuses): report it.
+                if attempt == CONFLICT_RETRIES or not is_conflict(error) or not self._settled(action, resource,
+                                                                                             deadline):
+                    return self._guard(action, resource, _raise, error)
+        return None
+
+    def _settled(self, action: str, resource: dict[str, Any], deadline: float) -> bool:
+        """Wait while ``resource`` is busy; True when it was busy (at look-up or now) and has settled."""
+        intervals = poll_intervals(self.params.get("wait_sleep") or 2.0)
+        busy = resource.get("lifecycle_state") in BUSY_STATES
+        while True:
+            current = self._guard("read", resource, self.get, self.resource_id(resource))
+            state = (current or {}).get("lifecycle_state")
+            if state not in BUSY_STATES:
+                return busy
+            busy = True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.module.fail_json(
+                    msg=f"Cannot {action} {self.describe(resource)}: OCI answered 409 Conflict and the resource "
+                        f"stayed {state} for {self.params.get('wait_timeout')}s (wait_timeout); another operation "
+                        "on it is still running.",
+                    lifecycle_state=state)
+            time.sleep(min(next(intervals), remaining))
 
     def _create_and_wait(self, desired: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         work_request_id = self._guard("create", desired, self.create, desired, uuid.uuid4().hex)
@@ -225,13 +273,13 @@ class OCIResource:
             result["replaced"] = bool(blocked)
             return result
         if blocked:
-            deleted = self._guard("delete (for replacement)", current, self.delete, current)
+            deleted = self._write("delete (for replacement)", current, self.delete, current)
             self.wait(deleted, current, "delete (for replacement)")
             result[self.result_key], created = self._create_and_wait(desired)
             result["work_request_ids"] = ([deleted] if deleted else []) + created
             result["replaced"] = True
             return result
-        work_request_id = self._guard("update", current, self.update, current, desired, fields)
+        work_request_id = self._write("update", current, self.update, current, desired, fields)
         self.wait(work_request_id, current, "update")
         result[self.result_key] = self._guard("read back", current, self.get, self.resource_id(current))
         result["work_request_ids"] = [work_request_id] if work_request_id else []
@@ -244,10 +292,14 @@ class OCIResource:
         result: dict[str, Any] = {"changed": True, self.result_key: current, "diff": {"before": current, "after": {}}}
         if self.module.check_mode:
             return result
-        work_request_id = self._guard("delete", current, self.delete, current)
+        work_request_id = self._write("delete", current, self.delete, current)
         self.wait(work_request_id, current, "delete")
         result["work_request_ids"] = [work_request_id] if work_request_id else []
         return result
+
+
+def _raise(error: Exception) -> None:
+    raise error
 
 
 def run_resource(resource: OCIResource, state: str | None = None) -> None:

@@ -44,7 +44,7 @@ def deployment_options(gateway_id: str, **overrides: Any) -> dict[str, Any]:
         "compartment_id": FIXTURE_COMPARTMENT_ID, "gateway_id": gateway_id, "name": "llmops-inference",
         "path_prefix": "/llm", "routes": routes(),
         "rate_limiting": {"rate_in_requests_per_second": 20, "rate_key": "CLIENT_IP"},
-        "usage_plans": {"token_locations": ["request.headers.x-api-key"]},
+        "usage_plans": {"token_locations": ["request.headers[x-api-key]"]},
         "cors": {"allowed_origins": ["https://chat.example.com"]},
         "logging": {"execution_log_level": "WARN"},
         **FAST, **overrides,

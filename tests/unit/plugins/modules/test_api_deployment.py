@@ -40,7 +40,7 @@ def test_create_builds_the_openai_routes_with_policies(run_oci_module, oci_emula
                     "readTimeoutInSeconds": 300, "sendTimeoutInSeconds": 10, "isSslVerifyDisabled": False}
     policies = stored["requestPolicies"]
     assert policies["rateLimiting"] == {"rateInRequestsPerSecond": 20, "rateKey": "CLIENT_IP"}
-    assert policies["usagePlans"] == {"tokenLocations": ["request.headers.x-api-key"]}
+    assert policies["usagePlans"] == {"tokenLocations": ["request.headers[x-api-key]"]}
     assert policies["cors"]["allowedOrigins"] == ["https://chat.example.com"]
     assert stored["loggingPolicies"]["executionLog"] == {"isEnabled": True, "logLevel": "WARN"}
 
@@ -184,6 +184,10 @@ def test_failed_work_request_and_timeout(run_oci_module, oci_emulator, gateway):
     ({"routes": [{"path": "/a", "backend_url": "http://x"}, {"path": "/a", "backend_url": "http://y"}]}, "given twice"),
     ({"routes": []}, "routes must hold at least one route"),
     ({"usage_plans": {"token_locations": []}}, "token_locations must name at least one location"),
+    # OCI's syntax is <context-table>[<name>] (UsagePlansPolicy.token_locations); the dotted form is refused by OCI.
+    ({"usage_plans": {"token_locations": ["request.headers.x-api-key"]}}, "must look like request.headers[x-api-key]"),
+    ({"usage_plans": {"token_locations": ["request.headers[x api key]"]}}, "must look like request.headers["),
+    ({"usage_plans": {"token_locations": ["request.body[token]"]}}, "must look like request.headers[x-api-key]"),
     ({"jwt_authentication": {"issuers": ["i"], "audiences": ["a"], "public_keys_uri": "http://keys"}},
      "public_keys_uri must be an https:// URI"),
 ])

@@ -337,3 +337,48 @@ def test_size_managed_by_autoscaler_is_only_used_to_create(run_oci_module, oci_e
     assert other_change["node_pool"]["node_config_details"]["size"] == 4
     fixed = run_oci_module("node_pool", **arm_pool(size=1))
     assert fixed["changed"] is True and fixed["node_pool"]["node_config_details"]["size"] == 1
+
+
+def test_created_pool_is_read_back_by_its_own_entity_type(run_oci_module, oci_emulator):
+    # The work request also lists the cluster (UPDATED) and a node instance (CREATED) before... or after the pool:
+    # the read-back must take the node pool's identifier, not the first CREATED entry of any type.
+    oci_emulator.switch_on("work_request_several_entities")
+    result = run_oci_module("node_pool", **gpu_pool())
+    assert result.get("failed") is not True, result
+    assert result["node_pool"]["id"].startswith("ocid1.nodepool.")
+    assert oci_emulator.calls["GetNodePool"] == 1 and oci_emulator.calls.get("ListNodePools", 0) == 1
+
+
+def test_write_while_the_pool_is_updating_waits_and_retries(run_oci_module, oci_emulator):
+    """OKE answers 409 while another operation (the autoscaler's resize) runs: wait for ACTIVE, then update."""
+    assert run_oci_module("node_pool", **gpu_pool()).get("failed") is not True
+    oci_emulator.action_resize_node_pool(name="gpu-a10", size=2, busy_polls=3)
+    result = run_oci_module("node_pool", **gpu_pool(initial_node_labels={"llmops.oke/pool": "gpu2"}))
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and oci_emulator.calls["UpdateNodePool"] == 2  # 409, then accepted
+    assert live_pools(oci_emulator)[0]["initialNodeLabels"] == [{"key": "llmops.oke/pool", "value": "gpu2"}]
+
+
+def test_a_pool_that_stays_busy_fails_naming_it_and_its_state(run_oci_module, oci_emulator):
+    assert run_oci_module("node_pool", **gpu_pool()).get("failed") is not True
+    oci_emulator.action_resize_node_pool(name="gpu-a10", size=2, busy_polls=10_000)
+    result = run_oci_module("node_pool", **gpu_pool(size=3, wait_timeout=1))
+    assert result["failed"] is True
+    assert "node pool 'gpu-a10'" in result["msg"] and "stayed UPDATING" in result["msg"], result["msg"]
+
+
+def test_a_409_on_a_settled_pool_is_reported_not_retried(run_oci_module, oci_emulator):
+    assert run_oci_module("node_pool", **gpu_pool()).get("failed") is not True
+    oci_emulator.inject(operation="UpdateNodePool", kind="409", times=5)
+    result = run_oci_module("node_pool", **gpu_pool(size=3))
+    assert result["failed"] is True and "409 Conflict" in result["msg"], result["msg"]
+    assert oci_emulator.calls["UpdateNodePool"] == 1
+
+
+def test_autoscaler_resize_between_runs_is_left_alone(run_oci_module, oci_emulator):
+    assert run_oci_module("node_pool", **gpu_pool(size_managed_by_autoscaler=True)).get("failed") is not True
+    oci_emulator.action_resize_node_pool(name="gpu-a10", size=3)
+    oci_emulator.reset_counts()
+    result = run_oci_module("node_pool", **gpu_pool(size_managed_by_autoscaler=True))
+    assert result["changed"] is False and oci_emulator.write_calls() == 0
+    assert result["node_pool"]["node_config_details"]["size"] == 3

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import struct
+import threading
+from pathlib import Path
+
 import oci
 import oci.container_engine.models as ce_models
 import pytest
-import requests
 from fake_clock import FakeClock
 
+from ansible_collections.llmops.oke.plugins.module_utils.oci import auth as auth_module
 from ansible_collections.llmops.oke.plugins.module_utils.oci import common
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     RetriesExhausted,
@@ -75,11 +80,86 @@ def test_total_time_is_bounded_even_when_the_server_asks_for_more():
     assert len(calls) == 1 and clock.sleeps == []
 
 
-def test_connection_errors_are_retried():
+def _closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def resetting_server():
+    """A local TCP server that accepts each connection and resets it (RST) without answering."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    accepted = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _address = server.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            connection.recv(65536)
+            # SO_LINGER 0: close() sends RST instead of FIN, as a dropped load balancer connection does.
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join(timeout=5)
+    server.close()
+
+
+def _real_client(oci_auth_args, port: int):
+    """A real SDK ContainerEngineClient as OCIModule builds it (SDK retries off), aimed at 127.0.0.1:port."""
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args({**oci_auth_args, "api_endpoint": f"http://127.0.0.1:{port}"}):
+        module = common.OCIModule({})
+    return module.client(oci.container_engine.ContainerEngineClient)
+
+
+def test_connection_refused_from_the_real_sdk_is_retried(oci_auth_args):
+    client = _real_client(oci_auth_args, _closed_port())
     clock = FakeClock()
-    operation, calls = flaky([requests.exceptions.ConnectionError("reset")])
-    assert call_with_retries(operation, sleep=clock.sleep, clock=clock) == "ok"
-    assert len(calls) == 2
+    policy = RetryPolicy(max_attempts=3)
+    with pytest.raises(RetriesExhausted) as raised:
+        call_with_retries(client.get_cluster, "ocid1.cluster.oc1.iad.aaaa", policy=policy, sleep=clock.sleep,
+                          clock=clock)
+    assert raised.value.attempts == 3 and len(clock.sleeps) == 2
+    assert isinstance(raised.value.last_error, oci.exceptions.RequestException)
+
+
+def test_connection_reset_from_the_real_sdk_is_retried(oci_auth_args, resetting_server):
+    port, accepted = resetting_server
+    client = _real_client(oci_auth_args, port)
+    clock = FakeClock()
+    with pytest.raises(RetriesExhausted) as raised:
+        call_with_retries(client.get_cluster, "ocid1.cluster.oc1.iad.aaaa", policy=RetryPolicy(max_attempts=3),
+                          sleep=clock.sleep, clock=clock)
+    assert raised.value.attempts == 3 and len(accepted) == 3
+    assert "Connection" in common.error_summary(raised.value)
+
+
+def test_sdk_request_errors_that_are_not_transport_failures_are_not_retried():
+    from oci._vendor.requests import exceptions as vendored
+
+    assert common.retry_decision(oci.exceptions.RequestException(vendored.InvalidURL("bad"))) == (False, None)
+    assert common.retry_decision(oci.exceptions.RequestException(vendored.ReadTimeout("slow")))[0] is True
+
+
+def test_the_base_does_not_import_top_level_requests():
+    for path in (common.__file__, auth_module.__file__):
+        source = Path(path).read_text()
+        assert "\nimport requests" not in source and "    import requests\n" not in source, path
 
 
 def test_other_exceptions_propagate_untouched():
