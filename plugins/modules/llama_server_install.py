@@ -40,6 +40,13 @@ options:
     description: Parallel compile jobs; 0 uses every CPU.
     type: int
     default: 0
+  progress_path:
+    description:
+      - While it works, keep in this file a one-line JSON record of the step (C(waiting), C(download), C(configure),
+        C(compile) with CMake's percentage, C(done)), its number of 5 and when the build started, so that a task
+        run with C(async) and C(poll: 0) can show progress while it polls (the C(llama_cpp) role does).
+      - Empty writes none. Not written in check mode.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -104,6 +111,7 @@ def main():
             sdist_sha256=dict(type="str", default=""),
             cmake_flags=dict(type="list", elements="str", default=[]),
             jobs=dict(type="int", default=0),
+            progress_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -127,7 +135,8 @@ def main():
         module.fail_json(msg="llama_server_install: {} not found on PATH; run hack/system-deps.sh or install "
                              "cmake and g++".format(", ".join(missing)))
     try:
-        result = ensure_llama_server(root, version, sdist_url, sdist_sha256, flags, params["jobs"] or None)
+        result = ensure_llama_server(root, version, sdist_url, sdist_sha256, flags, params["jobs"] or None,
+                                     params["progress_path"])
     except (BuildError, OSError) as error:
         module.fail_json(msg=f"llama_server_install {version} (key {key}): {error}")
     module.exit_json(changed=result["built"], path=result["path"], key=key, build_seconds=result["seconds"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import tarfile
 from pathlib import Path
@@ -88,3 +89,29 @@ def test_an_archive_escaping_its_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(build.BuildError, match="escapes"):
         build.ensure_llama_server(str(tmp_path / "cache"), "9.9.9", archive.as_uri(), digest, ["-DX=1"])
     assert not (tmp_path / "cache" / "escape.txt").exists()
+
+
+def test_build_output_moves_the_progress_and_stays_in_the_log(tmp_path: Path) -> None:
+    # CMake's own progress formats: Makefiles print "[ 45%]", Ninja "[3/12]"; other lines move nothing
+    script = "printf '%s\\n' '-- Configuring' '[  5%] Building C' '[  5%] Building D' '[ 50%] Linking' '[3/12] Ninja'"
+    seen: list[str] = []
+    with open(tmp_path / "build.log", "w") as log:
+        build._run(["sh", "-c", script], str(tmp_path), log, seen.append)
+    assert seen == ["5%", "50%", "3/12 (25%)"]
+    assert "[ 50%] Linking" in (tmp_path / "build.log").read_text()
+    with open(tmp_path / "build.log", "a") as log, pytest.raises(build.BuildError, match="exit code 3"):
+        build._run(["sh", "-c", "exit 3"], str(tmp_path), log)
+
+
+def test_cache_hit_writes_the_done_step(tmp_path: Path) -> None:
+    key = build.build_key("9.9.9", "c" * 64, ["-DX=1"])
+    binary = Path(build.binary_path(str(tmp_path / "cache"), key))
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    progress = tmp_path / "run" / "progress.json"
+    build.ensure_llama_server(str(tmp_path / "cache"), "9.9.9", "file:///nothing", "c" * 64, ["-DX=1"],
+                              progress_path=str(progress))
+    record = json.loads(progress.read_text())
+    assert (record["step"], record["step_number"], record["steps"], record["key"]) == ("done", 5, 5, key)
+    assert record["started"] <= record["updated"]

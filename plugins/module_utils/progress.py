@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A one-line progress file for a long module run asynchronously (``async:`` + ``poll: 0``).
+
+The engine rewrites the file whole (write, then rename) at each step, so the role's poll task, which
+reads it between ``async_status`` calls, never sees half a line. Plain Python (no Ansible imports).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+
+class ProgressFile:
+    """``update(step=..., detail=...)`` replaces the file with ``{"started": epoch, "updated": epoch, ...}``."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.started = time.time()
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+    def update(self, **fields: Any) -> None:
+        if not self.path:
+            return
+        record = {"started": self.started, "updated": time.time(), **fields}
+        staged = self.path + ".tmp"
+        with open(staged, "w", encoding="utf-8") as handle:
+            json.dump(record, handle)
+        os.replace(staged, self.path)
