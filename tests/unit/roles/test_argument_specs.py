@@ -36,9 +36,14 @@ def test_roles_exist() -> None:
 def test_specs_and_defaults_name_the_same_variables(role: str) -> None:
     assert (ROLES_DIR / role / "meta" / "argument_specs.yml").is_file(), f"{role} has no meta/argument_specs.yml"
     defaults = set(_load(ROLES_DIR / role / "defaults" / "main.yml"))
-    options = set(_options(role))
-    assert defaults - options == set(), f"{role}: in defaults/main.yml but not in argument_specs: {defaults - options}"
-    assert options - defaults == set(), f"{role}: in argument_specs but not in defaults/main.yml: {options - defaults}"
+    specs = _options(role)
+    required = {name for name, spec in specs.items() if spec.get("required")}
+    optional = set(specs) - required
+    assert defaults - optional == set(), (
+        f"{role}: in defaults/main.yml but not an optional argument (a default silences required: true): "
+        f"{defaults - optional}")
+    missing = optional - defaults
+    assert missing == set(), f"{role}: optional in argument_specs but not in defaults/main.yml: {missing}"
 
 
 @pytest.mark.parametrize("role", ROLES)

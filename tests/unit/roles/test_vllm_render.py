@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bad_input_support import run_cases
 from inference_render_support import args_map, by_kind, render_role
 from k8s_support import assert_valid
 
@@ -81,9 +82,10 @@ def test_custom_gpu_pool_label_and_taint(tmp_path: Path) -> None:
     assert pod["tolerations"][0]["key"] == "gpu" and pod["tolerations"][0]["value"] == "yes"
 
 
-def test_unknown_preset_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(AssertionError, match="vllm_preset"):
-        render_role("vllm", tmp_path, {"vllm_preset": "chat"})
+def test_unknown_preset_is_refused_by_argument_validation(tmp_path: Path) -> None:
+    outcome = run_cases("vllm", {"chat": {"vllm_preset": "chat"}}, tmp_path)["chat"]
+    assert outcome == {"failed": True, "written": [], "message": (
+        "Validation of arguments failed:\nvalue of vllm_preset must be one of: , rag, llama31_8b, got: chat")}
 
 
 @pytest.mark.parametrize("role", ["vllm", "llama_cpp"])
