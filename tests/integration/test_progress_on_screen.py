@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,9 @@ from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build impo
     binary_path,
     build_key,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+from synthetic_llm_server import ServerConfig, ServerThread
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 REPO = Path(__file__).resolve().parents[2]
@@ -100,3 +104,47 @@ def test_build_check_mode_reports_without_building(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-4000:]
     assert not (tmp_path / "cache" / "llama-server").exists()
     assert not (tmp_path / "run" / "ptest.build-progress.json").exists()
+
+
+def _bench_vars(tmp_path: Path, base_url: str, **extra: object) -> dict:
+    return {"benchmark_base_url": base_url, "benchmark_model": "m", "benchmark_preset": "chatbot",
+            "benchmark_concurrency": "1,2", "benchmark_max_requests": 12, "benchmark_mean_output_tokens": 20,
+            "benchmark_results_dir": str(tmp_path / "results"), "benchmark_report": False,
+            "benchmark_progress_interval_s": 1, **extra}
+
+
+BENCH_TASKS = "    - ansible.builtin.include_role:\n        name: llmops.oke.benchmark\n"
+# the module's progress.log line (llm_benchmark.py), as the poll task prints it
+PROGRESS_LINE = re.compile(r"benchmark bench-progress: \d\d:\d\d:\d\d \[c[12]\] \d+/12 done, [\d.]+ req/s, "
+                           r"p50 TTFT (-|[\d.]+ ms), errors \d+ \(\d+ s elapsed\)")
+
+
+def test_benchmark_prints_level_done_rate_ttft_and_errors_while_it_runs(tmp_path: Path) -> None:
+    # about 0.45 s a request (50 ms TTFT + 19 x 20 ms), 12 a level: several seconds of load to report on
+    with ServerThread(ServerConfig(ttft_s=0.05, itl_s=0.02)) as server:
+        result = subprocess.run(
+            _command(tmp_path, BENCH_TASKS, _bench_vars(tmp_path, server.base_url, benchmark_run_id="bench-progress")),
+            env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
+    assert result.returncode == 0, result.stdout[-4000:]
+    shown = PROGRESS_LINE.findall(result.stdout)
+    assert shown, result.stdout[-4000:]
+    assert "TTFT p50 ms" in result.stdout  # the results table still follows
+    assert (tmp_path / "results" / "bench-progress" / "summary.json").exists()
+
+
+def test_failed_benchmark_fails_the_play_with_the_module_message(tmp_path: Path) -> None:
+    with ServerThread(ServerConfig(ttft_s=0.05, itl_s=0.002)) as server:
+        result = subprocess.run(
+            _command(tmp_path, BENCH_TASKS, _bench_vars(tmp_path, server.base_url, benchmark_slo_ttft_s=0.01,
+                                                        benchmark_slo_gate=True, benchmark_max_requests=4)),
+            env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
+    assert result.returncode == 2, result.stdout[-4000:]
+    assert "SLOs missed" in result.stdout and "p95 TTFT 0.05" in result.stdout
+
+
+def test_benchmark_check_mode_runs_nothing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        _command(tmp_path, BENCH_TASKS, _bench_vars(tmp_path, "http://127.0.0.1:9"), "--check"),
+        env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
