@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -110,7 +109,12 @@ def demo_surveys(tmp_path: Path) -> Path:
     (root / "playbooks" / "deploy.yml").write_text(
         "- hosts: localhost\n  roles:\n    - llmops.oke.demo\n")
     (root / "extensions" / "awx").mkdir(parents=True)
-    shutil.copy2(REPO_ROOT / "extensions" / "awx" / "stages.yml", root / "extensions" / "awx" / "stages.yml")
+    stages = yaml.safe_load((REPO_ROOT / "extensions" / "awx" / "stages.yml").read_text())
+    # The real stages and workflow, asking everything the demo role has (no inventory to take defaults from).
+    for entry in [*stages["stages"], stages["workflow"]]:
+        entry.pop("include_variables", None)
+    stages.pop("inventory", None)
+    (root / "extensions" / "awx" / "stages.yml").write_text(yaml.safe_dump(stages, sort_keys=False))
     result = _run([sys.executable, str(REPO_ROOT / "extensions" / "awx" / "generate_surveys.py"), "--root", str(root)])
     assert result.returncode == 0, result.stderr
     return root / "extensions" / "awx" / "surveys.yml"
