@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: api_deployment
-short_description: Create, update and delete OCI API Gateway deployments (routes, auth, rate limits, CORS, logs)
+short_description: Create, update and delete OCI API Gateway deployments (routes, auth, rate limits, CORS, legacy logs)
 version_added: 0.1.0
 description:
   - Ensures an API deployment exists on an OCI API Gateway gateway with the given routes and policies, or is absent.
@@ -15,6 +15,9 @@ description:
   - The module owns the whole API specification. Routes and the request policies rate limiting, usage plans,
     JWT authentication and CORS, and the logging policies, are compared as a whole, so removing one of them
     here removes it on OCI. Route-level policies set elsewhere are not kept on update.
+  - With O(routes) left out, the deployment's live routes are kept and each policy option given (O(rate_limiting),
+    O(usage_plans), O(jwt_authentication), O(cors), O(logging)) replaces its own policy on OCI; the policies not
+    given stay as they are. Creating a deployment needs O(routes).
   - O(path_prefix) cannot change in place; a change fails with a clear error unless O(force_replace=true).
 author:
   - llmops.oke maintainers (@llmops)
@@ -178,15 +181,21 @@ options:
         type: int
         default: 0
   logging:
-    description: Access and execution logs of the deployment (to OCI Logging); omit for none.
+    description:
+      - The deployment's logging policies, which push access and execution logs to OCI's B(legacy) Object Storage
+        log archival bucket (SDK docstring of C(AccessLogPolicy.is_enabled); Oracle has deprecated that archive).
+      - This module does not create logs in the OCI Logging service. For those, create a log group and a service
+        log with category C(access) or C(execution) on the deployment (C(oci logging log create)); once such a
+        log is active, OCI stops the legacy upload for that category.
+      - Omit for no legacy archive.
     type: dict
     suboptions:
       access_log:
-        description: Log every request.
+        description: Archive every request in the legacy log archive.
         type: bool
         default: true
       execution_log:
-        description: Log the gateway's own processing.
+        description: Archive the gateway's own processing in the legacy log archive.
         type: bool
         default: true
       execution_log_level:
@@ -283,6 +292,15 @@ METHODS = ["ANY", "HEAD", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 TOKEN_LOCATION = re.compile(r"^request\.(headers|query|auth|path)\[([^\[\]\s]+)\]$")
 # RFC 9110 section 5.1: a field name is a token of tchar.
 HTTP_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+# Policy option -> (specification section, key in it); None: the option is the whole section.
+POLICY_SECTIONS = {
+    "rate_limiting": ("request_policies", "rate_limiting"),
+    "usage_plans": ("request_policies", "usage_plans"),
+    "cors": ("request_policies", "cors"),
+    "jwt_authentication": ("request_policies", "authentication"),
+    "logging": ("logging_policies", None),
+}
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **api_gateway_identity_spec(),
@@ -452,6 +470,24 @@ class Deployment(ApiGatewayResource):
             "specification": specification(p) if p.get("routes") is not None else None,
             **self.tags(),
         })
+
+    def desired_for_existing(self, desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        # Without routes, the policy options given still apply: each replaces its own section of the live
+        # specification, and the live routes and the policies not given here stay as they are.
+        given = [option for option in POLICY_SECTIONS if self.params.get(option) is not None]
+        if self.params.get("routes") is not None or not given:
+            return desired
+        live = current.get("specification") or {}
+        wanted = specification({**self.params, "routes": []})
+        merged = {"routes": live.get("routes") or [], "request_policies": dict(live.get("request_policies") or {}),
+                  "logging_policies": live.get("logging_policies")}
+        for option in given:
+            section, key = POLICY_SECTIONS[option]
+            if key is None:
+                merged[section] = wanted.get(section)
+            else:
+                merged[section][key] = (wanted.get(section) or {}).get(key)
+        return {**desired, "specification": canonical_specification(merged)}
 
     def wire(self, desired: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
         body = super().wire(desired, fields)

@@ -62,7 +62,7 @@ options:
           unit:
             description: Length of the period.
             type: str
-            choices: [MINUTE, HOUR, DAY, MONTH]
+            choices: [MINUTE, HOUR, DAY, WEEK, MONTH]
             required: true
           reset_policy:
             description: When the count restarts.
@@ -136,7 +136,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
         "rate_limit_per_second": {"type": "int"},
         "quota": {"type": "dict", "options": {
             "value": {"type": "int", "required": True},
-            "unit": {"type": "str", "choices": ["MINUTE", "HOUR", "DAY", "MONTH"], "required": True},
+            "unit": {"type": "str", "choices": ["MINUTE", "HOUR", "DAY", "WEEK", "MONTH"], "required": True},
             "reset_policy": {"type": "str", "choices": ["CALENDAR"], "default": "CALENDAR"},
             "operation_on_breach": {"type": "str", "choices": ["REJECT", "ALLOW"], "default": "REJECT"},
         }},

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import oci.apigateway.models as ag_models
 import pytest
+import yaml
 from apigw_support import (
     BACKEND,
     FIXTURE_COMPARTMENT_ID,
@@ -13,6 +17,8 @@ from apigw_support import (
     routes,
 )
 from oci_emulator.api_gateway import ensure_api_gateway
+
+from ansible_collections.llmops.oke.plugins.modules import api_deployment
 
 
 @pytest.fixture(autouse=True)
@@ -77,6 +83,33 @@ def test_removing_a_policy_is_a_change(run_oci_module, oci_emulator, gateway):
     assert result["changed"] is True
     assert "cors" not in live_items(oci_emulator, "Deployment")[0]["specification"]["requestPolicies"]
     assert assert_ok(run_oci_module("api_deployment", **options))["changed"] is False
+
+
+def test_policy_only_change_updates_the_live_policy_and_keeps_routes(run_oci_module, oci_emulator, gateway):
+    """Issue 11 item 6: with routes left out, a policy option is applied, never silently ignored."""
+    assert_ok(run_oci_module("api_deployment", **deployment_options(gateway["id"])))
+    before = live_items(oci_emulator, "Deployment")[0]["specification"]
+    options = {key: value for key, value in deployment_options(gateway["id"]).items()
+               if key not in ("routes", "usage_plans", "cors", "logging", "path_prefix")}
+    options["rate_limiting"] = {"rate_in_requests_per_second": 7, "rate_key": "TOTAL"}
+    oci_emulator.reset_counts()
+    predicted = assert_ok(run_oci_module("api_deployment", check_mode=True, **options))
+    assert predicted["changed"] is True and oci_emulator.write_calls() == 0
+    result = assert_ok(run_oci_module("api_deployment", diff=True, **options))
+    assert result["changed"] is True and oci_emulator.write_calls() == 1
+    after = live_items(oci_emulator, "Deployment")[0]["specification"]
+    assert after["requestPolicies"]["rateLimiting"] == {"rateInRequestsPerSecond": 7, "rateKey": "TOTAL"}
+    assert after["routes"] == before["routes"]
+    assert after["requestPolicies"]["usagePlans"] == before["requestPolicies"]["usagePlans"]
+    assert after["requestPolicies"]["cors"] == before["requestPolicies"]["cors"]
+    assert after["loggingPolicies"] == before["loggingPolicies"]
+    assert assert_ok(run_oci_module("api_deployment", **options))["changed"] is False
+    logging_only = {**options, "logging": {"execution_log_level": "ERROR"}}
+    logging_only.pop("rate_limiting")
+    assert assert_ok(run_oci_module("api_deployment", **logging_only))["changed"] is True
+    after = live_items(oci_emulator, "Deployment")[0]["specification"]
+    assert after["loggingPolicies"]["executionLog"]["logLevel"] == "ERROR"
+    assert after["requestPolicies"]["rateLimiting"]["rateInRequestsPerSecond"] == 7
 
 
 def test_jwt_authentication_choice(run_oci_module, oci_emulator, gateway):
@@ -223,3 +256,18 @@ def test_gateway_with_deployments_cannot_be_deleted(run_oci_module, oci_emulator
     assert refused["failed"] is True
     assert "409" in refused["msg"] and gateway["id"] in refused["msg"] and deployment["id"] in refused["msg"]
     assert oci_emulator.calls["DeleteGateway"] == 1  # a 409 is not retried
+
+
+def test_logging_says_what_it_sets_the_legacy_archive():
+    """Issue 11 item 7: the logging policies push to the legacy archive (SDK docstring), not to OCI Logging."""
+    for policy in (ag_models.AccessLogPolicy, ag_models.ExecutionLogPolicy):
+        assert "legacy OCI Object Storage log archival bucket" in policy.is_enabled.__doc__
+    option = yaml.safe_load(api_deployment.DOCUMENTATION)["options"]["logging"]
+    text = " ".join(option["description"]) + " ".join(
+        " ".join(sub["description"]) if isinstance(sub["description"], list) else sub["description"]
+        for sub in option["suboptions"].values())
+    assert "legacy" in text and "does not create logs in the OCI Logging service" in text
+    role_spec = yaml.safe_load((Path(__file__).parents[4] / "roles/api_gateway/meta/argument_specs.yml").read_text())
+    role_options = role_spec["argument_specs"]["main"]["options"]
+    for name in ("api_gateway_access_log", "api_gateway_execution_log_level"):
+        assert "legacy" in role_options[name]["description"] and "not OCI Logging" in role_options[name]["description"]

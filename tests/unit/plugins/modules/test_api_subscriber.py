@@ -136,3 +136,15 @@ def test_usage_plan_in_use_cannot_be_deleted(run_oci_module, oci_emulator, plan)
     assert_ok(run_oci_module("api_subscriber", **subscriber_options(plan["id"], state="absent")))
     assert assert_ok(run_oci_module("api_usage_plan", compartment_id=FIXTURE_COMPARTMENT_ID, name=plan["display_name"],
                                     state="absent", wait_sleep=0.01))["changed"] is True
+
+
+def test_a_token_is_unique_across_the_tenancy(run_oci_module, oci_emulator, plan):
+    """Issue 11 item 8: OCI refuses a token another subscriber's client holds (Client.token: unique in a tenancy)."""
+    assert_ok(run_oci_module("api_subscriber", **subscriber_options(plan["id"])))
+    oci_emulator.reset_counts()
+    other = run_oci_module("api_subscriber", **subscriber_options(plan["id"], name="llmops-chat",
+                                                                   clients=[{"name": "chat", "token": TOKEN}]))
+    assert other["failed"] is True
+    assert "llmops-chat" in other["msg"] and "already in use" in other["msg"], other["msg"]
+    assert no_token_in(other)
+    assert len(live_items(oci_emulator, "Subscriber")) == 1

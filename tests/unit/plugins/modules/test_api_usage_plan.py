@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import oci.apigateway.models as ag_models
 import pytest
 from apigw_support import (
     assert_ok,
@@ -11,6 +12,8 @@ from apigw_support import (
     plan_options,
 )
 from oci_emulator.api_gateway import ensure_api_gateway
+
+from ansible_collections.llmops.oke.plugins.modules.api_usage_plan import ARGUMENT_SPEC
 
 
 @pytest.fixture(autouse=True)
@@ -103,3 +106,18 @@ def test_bad_compartment_and_missing_entitlements(run_oci_module, oci_emulator):
     bad = run_oci_module("api_usage_plan", compartment_id="ocid1.vcn.oc1.iad.aaaa", name="p", entitlements=[])
     assert bad["failed"] is True and "compartment_id must be an OCID" in bad["msg"]
     assert sum(oci_emulator.calls.values()) == 0
+
+
+def test_quota_choices_are_the_sdk_models_values(run_oci_module, oci_emulator, deployment):
+    """Issue 11 item 8: every Quota unit, reset policy and breach operation the SDK model knows is accepted (WEEK)."""
+    quota = ARGUMENT_SPEC["entitlements"]["options"]["quota"]["options"]
+    for option, prefix in (("unit", "UNIT_"), ("reset_policy", "RESET_POLICY_"),
+                           ("operation_on_breach", "OPERATION_ON_BREACH_")):
+        sdk = {value for name, value in vars(ag_models.Quota).items() if name.startswith(prefix)}
+        assert set(quota[option]["choices"]) == sdk, option
+    weekly = plan_options(deployment["id"], entitlements=[
+        {"name": "inference", "rate_limit_per_second": 10, "quota": {"value": 500000, "unit": "WEEK"},
+         "target_deployment_ids": [deployment["id"]]}])
+    created = assert_ok(run_oci_module("api_usage_plan", **weekly))
+    assert created["usage_plan"]["entitlements"][0]["quota"]["unit"] == "WEEK"
+    assert assert_ok(run_oci_module("api_usage_plan", **weekly))["changed"] is False
