@@ -16,6 +16,9 @@ description:
   - A completed run with the same O(run_id) is not run again (the module returns its summary, unchanged)
     unless O(force=true). In check mode nothing is sent and nothing is written.
   - Interrupting the play (SIGINT/SIGTERM) writes the partial results with status C(interrupted).
+  - Values that cannot measure anything (a O(base_url) that is not an http(s) URL, no levels, O(max_requests) below 1,
+    a timeout or SLO not above 0) are refused before anything is sent or written, with one line naming the option.
+    Types, defaults, choices and ranges come from the engine's option table (C(plugins/module_utils/bench/options.py)).
 author:
   - llmops.oke maintainers (@llmops)
 requirements:
@@ -35,18 +38,17 @@ options:
     choices: [chat, completions]
     default: chat
   api_key:
-    description:
-      - "API key or token; sent as C(Authorization: Bearer <key>), or as the bare value in O(api_key_header)."
+    description: 'API key or token; sent as C(Authorization: Bearer <key>), or as the bare value in O(api_key_header).
+      The CLI reads it from the variable named by C(--api-key-env).'
     type: str
   api_key_header:
-    description:
-      - Header that carries O(api_key). Use the API Gateway usage plan's token header (for example C(x-api-key)).
+    description: Header that carries O(api_key). Use the API Gateway usage plan's token header
+      (for example C(x-api-key)).
     type: str
     default: Authorization
   preset:
-    description:
-      - Use-case preset that fills token lengths, concurrency levels and SLOs not given explicitly.
-      - C(chatbot) is 100 input / 100 output tokens, C(rag) is 2000 input / 200 output tokens.
+    description: Use-case preset that fills token lengths, concurrency levels and SLOs not given explicitly; C(chatbot)
+      is 100 input / 100 output tokens, C(rag) is 2000 input / 200 output tokens.
     type: str
     choices: [chatbot, rag]
   mean_input_tokens:
@@ -62,7 +64,8 @@ options:
     description: Standard deviation of the output length (default 80, or the preset's).
     type: int
   concurrency:
-    description: Closed-loop concurrency levels (users), one level each; the cap on requests in flight in open loop.
+    description: Closed-loop concurrency levels (users), one level each; the cap on requests in flight in open loop
+      (default C([1]), or the preset's).
     type: list
     elements: int
   mode:
@@ -97,20 +100,24 @@ options:
   request_timeout_s:
     description: A request not complete after this long is recorded as C(request_timeout).
     type: float
-    default: 180
+    default: 180.0
   stall_timeout_s:
     description: A request that receives no bytes for this long is recorded as C(stall_timeout).
     type: float
-    default: 30
+    default: 30.0
+  connect_timeout_s:
+    description: Longest wait for a connection to the endpoint.
+    type: float
+    default: 10.0
+  server_extensions:
+    description: Send C(ignore_eos) and C(min_tokens) (llama.cpp, vLLM) so outputs have the requested length.
+    type: bool
+    default: true
   tokenizer:
     description: C(auto) counts prompt tokens with the server's C(/tokenize) when it has one, else estimates.
     type: str
     choices: [auto, estimate]
     default: auto
-  server_extensions:
-    description: Send C(ignore_eos) and C(min_tokens) (llama.cpp, vLLM) so outputs have the requested length.
-    type: bool
-    default: true
   slo_ttft_s:
     description: SLO on time to first token (p95 per level, and per request for goodput).
     type: float
@@ -121,7 +128,7 @@ options:
     description: SLO on end-to-end latency.
     type: float
   slo_error_rate:
-    description: Highest error rate a level may have to meet the SLOs.
+    description: Highest error rate (0 to 1) a level may have to meet the SLOs.
     type: float
   fail_on_slo:
     description: Fail the task, with the numbers, when a level in O(slo_gate_levels) misses the SLOs.
@@ -160,19 +167,20 @@ options:
     type: int
     default: 1
   collection_version:
-    description: Version of this collection, recorded in the results.
+    description: Version of this collection, recorded in the results; empty reads it from the collection's
+      C(MANIFEST.json) or C(galaxy.yml) when the engine runs from the collection's files.
     type: str
     default: ''
   ocpus:
     description: OCPUs of a flexible shape node, for cost.
     type: float
-    default: 0
+    default: 0.0
   memory_gb:
     description: Memory in GB of a flexible shape node, for cost.
     type: float
-    default: 0
+    default: 0.0
   prices:
-    description: Price table overriding the dated OCI list prices, keyed by shape.
+    description: Price table overriding the dated OCI list prices, keyed by shape (JSON on the CLI).
     type: dict
   replicas_per_node:
     description: Server replicas sharing one node, for cost per replica.
@@ -182,9 +190,9 @@ options:
     description: Request rate to size the replica count for.
     type: float
   headroom:
-    description: Fraction of each replica's capacity kept spare when sizing.
+    description: Fraction (0 to 1) of each replica's capacity kept spare when sizing.
     type: float
-    default: 0
+    default: 0.0
   server_slots:
     description: Requests one replica processes in parallel, for the queue-depth HPA target.
     type: int
@@ -211,9 +219,21 @@ options:
       - Send no load; build the run folder from result files a Kubernetes Job wrote and the controller fetched.
       - A folder with C(summary.json) is a run folder of this engine; it is copied and its report drawn here.
       - Otherwise the folder holds upstream LLMPerf results, one C(c<concurrency>) sub-folder per level with
-        C(*_individual_responses.json) and C(*_summary.json); they are converted into this engine's records, so
-        C(summary.json), the CSV files and the report come out as for a run of this engine.
+        C(*_individual_responses.json) and C(*_summary.json); they are converted into this engine's records,
+        so C(summary.json), the CSV files and the report come out as for a run of this engine.
     type: path
+  validate_only:
+    description:
+      - Check the options against the engine's option table and return; nothing is sent and nothing is written.
+      - The benchmark role uses it to refuse bad input before it applies a Kubernetes Job.
+    type: bool
+    default: false
+  variable_prefix:
+    description:
+      - Prefix of the variables the options came from, used in error messages so they name what the user set
+        (the benchmark role sets C(benchmark_), so a bad O(max_requests) is reported as C(benchmark_max_requests)).
+    type: str
+    default: ''
 attributes:
   check_mode:
     description: Nothing is sent and nothing is written; the result says a run would happen.
@@ -269,7 +289,7 @@ run_dir:
   type: str
   sample: /srv/results/20261125T231500Z
 status:
-  description: C(complete), C(interrupted), or C(check_mode) when nothing ran.
+  description: C(complete), C(interrupted), C(check_mode) when nothing ran, or C(valid) with O(validate_only=true).
   returned: always
   type: str
   sample: complete
@@ -286,12 +306,15 @@ levels:
   sample: [{"label": "c4", "ttft_p50_s": 0.21, "ttft_p95_s": 0.4, "itl_mean_s": 0.03, "itl_p95_s": 0.05,
             "output_tok_s": 120.5, "request_rps": 1.1, "error_rate": 0.0, "goodput_fraction": 1.0, "slo_met": true}]
 table:
-  description: The per-level numbers as aligned text lines, for printing.
+  description: The report's per-level table (C(report.md)'s columns) as aligned text lines, for printing.
   returned: unless check mode
   type: list
   elements: str
-  sample: ["level  TTFT p50 ms  TTFT p95 ms  ITL mean ms  ITL p95 ms  out tok/s  req/s  errors  SLO",
-           "c1            210.0        250.1         30.2        35.0      30.1   0.30    0.0%  yes"]
+  sample:
+    - "level  completed  errors  TTFT p50 ms  TTFT p95 ms  ITL mean ms  ITL p95 ms  E2E p95 s  out tok/s  req/s  goodput
+      SLO met"
+    - "c1            20    0.0%        210.0        250.1         30.2        35.0       4.71       30.1   0.30     100%
+      yes"
 summary:
   description: The content of C(summary.json) (metadata, per-level summaries, capacity and cost, correctness).
   returned: unless check mode
@@ -314,15 +337,18 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import 
     run_benchmark,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.bench.job_import import import_job_results
+from ansible_collections.llmops.oke.plugins.module_utils.bench.options import OptionError, module_argument_spec
+from ansible_collections.llmops.oke.plugins.module_utils.bench.report import text_table
 
-ENGINE_OPTIONS = ("base_url", "model", "api", "api_key", "api_key_header", "preset", "mean_input_tokens",
-                  "stddev_input_tokens", "mean_output_tokens", "stddev_output_tokens", "concurrency", "mode",
-                  "rates_rps", "arrival",
-                  "max_requests", "duration_s", "warmup_requests", "seed", "request_timeout_s", "stall_timeout_s",
-                  "tokenizer", "server_extensions", "slo_ttft_s", "slo_itl_s", "slo_e2e_s", "slo_error_rate",
-                  "results_dir", "run_id", "backend", "image", "node_shape", "replicas", "collection_version", "ocpus",
-                  "memory_gb", "prices", "replicas_per_node", "target_rps", "headroom", "server_slots",
-                  "weights_bytes", "bandwidth_bps", "correctness_requests", "determinism_prompts", "report")
+ENGINE_OPTIONS = tuple(module_argument_spec())
+MODULE_OPTIONS = dict(
+    fail_on_slo=dict(type="bool", default=False),
+    slo_gate_levels=dict(type="list", elements="str", default=[]),
+    force=dict(type="bool", default=False),
+    import_from=dict(type="path"),
+    validate_only=dict(type="bool", default=False),
+    variable_prefix=dict(type="str", default=""),
+)
 
 
 def level_lines(summary):
@@ -344,20 +370,6 @@ def level_lines(summary):
     return lines
 
 
-def table_lines(lines):
-    def ms(value):
-        return "-" if value is None else f"{value * 1000:.1f}"
-
-    rows = ["{:<6} {:>12} {:>12} {:>12} {:>11} {:>10} {:>6} {:>7}  {}".format(
-        "level", "TTFT p50 ms", "TTFT p95 ms", "ITL mean ms", "ITL p95 ms", "out tok/s", "req/s", "errors", "SLO")]
-    for line in lines:
-        rows.append("{:<6} {:>12} {:>12} {:>12} {:>11} {:>10.1f} {:>6.2f} {:>7}  {}".format(
-            line["label"], ms(line["ttft_p50_s"]), ms(line["ttft_p95_s"]), ms(line["itl_mean_s"]),
-            ms(line["itl_p95_s"]), line["output_tok_s"], line["request_rps"], f"{line['error_rate']:.1%}",
-            "yes" if line["slo_met"] else "no"))
-    return rows
-
-
 def gate_failures(lines, gate_levels):
     checked = [line for line in lines if not gate_levels or line["label"] in gate_levels]
     return [line for line in checked if not line["slo_met"]]
@@ -365,58 +377,7 @@ def gate_failures(lines, gate_levels):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            base_url=dict(type="str", required=True),
-            model=dict(type="str", required=True),
-            api=dict(type="str", choices=["chat", "completions"], default="chat"),
-            api_key=dict(type="str", no_log=True),
-            api_key_header=dict(type="str", default="Authorization", no_log=False),
-            preset=dict(type="str", choices=["chatbot", "rag"]),
-            mean_input_tokens=dict(type="int", no_log=False),
-            stddev_input_tokens=dict(type="int", no_log=False),
-            mean_output_tokens=dict(type="int", no_log=False),
-            stddev_output_tokens=dict(type="int", no_log=False),
-            concurrency=dict(type="list", elements="int"),
-            mode=dict(type="str", choices=["closed", "open"], default="closed"),
-            rates_rps=dict(type="list", elements="float"),
-            arrival=dict(type="str", choices=["poisson", "fixed"], default="poisson"),
-            max_requests=dict(type="int", default=20),
-            duration_s=dict(type="float"),
-            warmup_requests=dict(type="int", default=2),
-            seed=dict(type="int", default=11111),
-            request_timeout_s=dict(type="float", default=180),
-            stall_timeout_s=dict(type="float", default=30),
-            tokenizer=dict(type="str", choices=["auto", "estimate"], default="auto"),
-            server_extensions=dict(type="bool", default=True),
-            slo_ttft_s=dict(type="float"),
-            slo_itl_s=dict(type="float"),
-            slo_e2e_s=dict(type="float"),
-            slo_error_rate=dict(type="float"),
-            fail_on_slo=dict(type="bool", default=False),
-            slo_gate_levels=dict(type="list", elements="str", default=[]),
-            results_dir=dict(type="path", required=True),
-            run_id=dict(type="str"),
-            force=dict(type="bool", default=False),
-            backend=dict(type="str", default=""),
-            image=dict(type="str", default=""),
-            node_shape=dict(type="str", default=""),
-            replicas=dict(type="int", default=1),
-            collection_version=dict(type="str", default=""),
-            ocpus=dict(type="float", default=0),
-            memory_gb=dict(type="float", default=0),
-            prices=dict(type="dict"),
-            replicas_per_node=dict(type="int", default=1),
-            target_rps=dict(type="float"),
-            headroom=dict(type="float", default=0),
-            server_slots=dict(type="int"),
-            weights_bytes=dict(type="float"),
-            bandwidth_bps=dict(type="float"),
-            correctness_requests=dict(type="int", default=0),
-            determinism_prompts=dict(type="int", default=0),
-            report=dict(type="bool", default=True),
-            import_from=dict(type="path"),
-        ),
-        required_if=[("mode", "open", ["rates_rps"])],
+        argument_spec={**module_argument_spec(), **MODULE_OPTIONS},
         supports_check_mode=True,
     )
     params = module.params
@@ -427,10 +388,11 @@ def main():
     options["run_id"] = run_id
     try:
         config = BenchmarkConfig.from_dict(options)
-        for shape in config.shapes():
-            shape.validate()
-    except (TypeError, ValueError) as error:
-        module.fail_json(msg="llm_benchmark against {}: invalid options: {}".format(params["base_url"], error))
+    except OptionError as error:
+        module.fail_json(msg="llm_benchmark: {}; nothing was sent or written".format(
+            error.message(params["variable_prefix"])))
+    if params["validate_only"]:
+        module.exit_json(changed=False, run_dir=run_dir, status="valid")
 
     if not params["force"] and os.path.exists(summary_path):
         with open(summary_path, encoding="utf-8") as handle:
@@ -465,7 +427,7 @@ def finish(module, summary, run_dir, changed):
     lines = level_lines(summary)
     failures = gate_failures(lines, module.params["slo_gate_levels"])
     result = dict(changed=changed, run_dir=run_dir, status=summary["status"], slo_met=not failures, levels=lines,
-                  table=table_lines(lines), summary=summary, report=summary.get("report", {}))
+                  table=text_table(summary), summary=summary, report=summary.get("report", {}))
     if summary["status"] != "complete":
         module.fail_json(msg="llm_benchmark against {}: run {}, partial results in {}".format(
             module.params["base_url"], summary["status"], run_dir), **result)

@@ -15,7 +15,7 @@ import datetime
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from .client import Endpoint, OpenAIClient, RequestSpec
 from .correctness import determinism_test, numbers_test
 from .load import LevelRun, LoadShape, ProgressCallback, run_level
 from .metrics import SLO, llmperf_name, summarize
+from .options import BY_NAME, check_option, check_options, default_of
 from .prompts import (
     ESTIMATE_METHOD,
     PRESETS,
@@ -52,54 +53,58 @@ DEFINITIONS = {
 class BenchmarkConfig:
     """Everything a run needs; :meth:`from_dict` accepts the module's and the CLI's flat options."""
 
-    base_url: str
-    model: str
-    api: str = "chat"
-    api_key: str | None = None
-    api_key_header: str = "Authorization"
-    headers: dict[str, str] = field(default_factory=dict)
-    preset: str | None = None
-    mean_input_tokens: int = 550
-    stddev_input_tokens: int = 150
-    mean_output_tokens: int = 150
-    stddev_output_tokens: int = 80
-    concurrency: list[int] = field(default_factory=lambda: [1])
-    mode: str = "closed"
-    rates_rps: list[float] = field(default_factory=list)
-    arrival: str = "poisson"
-    max_requests: int | None = 20
-    duration_s: float | None = None
-    warmup_requests: int = 2
-    seed: int = 11111
-    request_timeout_s: float = 180.0
-    stall_timeout_s: float = 30.0
-    connect_timeout_s: float = 10.0
-    server_extensions: bool = True
-    tokenizer: str = "auto"  # "auto" (server /tokenize, else estimate) or "estimate"
-    slo_ttft_s: float | None = None
-    slo_itl_s: float | None = None
-    slo_e2e_s: float | None = None
-    slo_error_rate: float | None = None
-    results_dir: str = "results"
-    run_id: str | None = None
-    name: str | None = None
-    backend: str = ""
-    image: str = ""
-    node_shape: str = ""
-    replicas: int = 1
-    collection_version: str = ""
-    ocpus: float = 0
-    memory_gb: float = 0
-    prices: dict[str, dict[str, float]] | None = None
-    replicas_per_node: int = 1
-    target_rps: float | None = None
-    headroom: float = 0.0
-    server_slots: int | None = None
-    weights_bytes: float | None = None
-    bandwidth_bps: float | None = None
-    correctness_requests: int = 0
-    determinism_prompts: int = 0
-    report: bool = True
+    base_url: str = default_of("base_url")
+    model: str = default_of("model")
+    api: str = default_of("api")
+    api_key: str | None = default_of("api_key")
+    api_key_header: str = default_of("api_key_header")
+    headers: dict[str, str] = default_of("headers")  # noqa: RUF009 (a field from the table)
+    preset: str | None = default_of("preset")
+    mean_input_tokens: int = default_of("mean_input_tokens")
+    stddev_input_tokens: int = default_of("stddev_input_tokens")
+    mean_output_tokens: int = default_of("mean_output_tokens")
+    stddev_output_tokens: int = default_of("stddev_output_tokens")
+    concurrency: list[int] = default_of("concurrency")  # noqa: RUF009 (a field from the table)
+    mode: str = default_of("mode")
+    rates_rps: list[float] = default_of("rates_rps")  # noqa: RUF009 (a field from the table)
+    arrival: str = default_of("arrival")
+    max_requests: int | None = default_of("max_requests")
+    duration_s: float | None = default_of("duration_s")
+    warmup_requests: int = default_of("warmup_requests")
+    seed: int = default_of("seed")
+    request_timeout_s: float = default_of("request_timeout_s")
+    stall_timeout_s: float = default_of("stall_timeout_s")
+    connect_timeout_s: float = default_of("connect_timeout_s")
+    server_extensions: bool = default_of("server_extensions")
+    tokenizer: str = default_of("tokenizer")
+    slo_ttft_s: float | None = default_of("slo_ttft_s")
+    slo_itl_s: float | None = default_of("slo_itl_s")
+    slo_e2e_s: float | None = default_of("slo_e2e_s")
+    slo_error_rate: float | None = default_of("slo_error_rate")
+    results_dir: str = default_of("results_dir")
+    run_id: str | None = default_of("run_id")
+    name: str | None = default_of("name")
+    backend: str = default_of("backend")
+    image: str = default_of("image")
+    node_shape: str = default_of("node_shape")
+    replicas: int = default_of("replicas")
+    collection_version: str = default_of("collection_version")
+    ocpus: float = default_of("ocpus")
+    memory_gb: float = default_of("memory_gb")
+    prices: dict[str, dict[str, float]] | None = default_of("prices")  # noqa: RUF009 (a field from the table)
+    replicas_per_node: int = default_of("replicas_per_node")
+    target_rps: float | None = default_of("target_rps")
+    headroom: float = default_of("headroom")
+    server_slots: int | None = default_of("server_slots")
+    weights_bytes: float | None = default_of("weights_bytes")
+    bandwidth_bps: float | None = default_of("bandwidth_bps")
+    correctness_requests: int = default_of("correctness_requests")
+    determinism_prompts: int = default_of("determinism_prompts")
+    report: bool = default_of("report")
+
+    def __post_init__(self) -> None:
+        # one check for the CLI, the module and the Job: nothing runs (or is written) on a value that measures nothing
+        check_options({name: getattr(self, name) for name in self.__dataclass_fields__})
 
     @classmethod
     def from_dict(cls, options: dict[str, Any]) -> BenchmarkConfig:
@@ -108,12 +113,12 @@ class BenchmarkConfig:
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"unknown benchmark options: {', '.join(unknown)}")
+        if options.get("preset") not in (None, "") and options["preset"] not in PRESETS:
+            check_option(BY_NAME["preset"], options["preset"])
         # None and "" mean "not given", so a preset can fill them
         values = {k: v for k, v in options.items() if v is not None and v != ""}
         preset = values.get("preset")
         if preset:
-            if preset not in PRESETS:
-                raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
             for key, value in PRESETS[preset].items():
                 if key in known and key not in values:
                     values[key] = value

@@ -50,6 +50,14 @@ LEVEL_HEADER = ["level", "completed", "errors", "TTFT p50 ms", "TTFT p95 ms", "I
                 "E2E p95 s", "out tok/s", "req/s", "goodput", "SLO met"]
 
 
+def text_table(summary: dict[str, Any]) -> list[str]:
+    """The report's per-level table as aligned text lines, for a terminal (``llm_benchmark`` returns them)."""
+    rows = [LEVEL_HEADER, *_level_rows(summary)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(LEVEL_HEADER))]
+    return ["  ".join(cell.ljust(width) if column == 0 else cell.rjust(width)
+                      for column, (cell, width) in enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
+
+
 def _read_csv(path: str) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))

@@ -47,3 +47,28 @@ def test_slo_gate_fails_the_play_with_numbers(tmp_path: Path) -> None:
         result = play(tmp_path, server.base_url, {"benchmark_slo_ttft_s": 0.01, "benchmark_slo_gate": True})
     assert result.returncode != 0
     assert "SLOs missed" in result.stdout and "p95 TTFT 0.05" in result.stdout
+
+
+# (role variable the failure must name, what the user set); each is refused by the preflight before any change
+BAD_ROLE_INPUTS = [
+    ("benchmark_max_requests", {"benchmark_max_requests": 0}),
+    ("benchmark_concurrency", {"benchmark_concurrency": "4,0"}),
+    ("benchmark_concurrency", {"benchmark_concurrency": "1;4"}),
+    ("benchmark_base_url", {"benchmark_base_url": "127.0.0.1:8080"}),
+    ("benchmark_request_timeout_s", {"benchmark_request_timeout_s": -1}),
+    ("benchmark_slo_ttft_s", {"benchmark_slo_ttft_s": -0.5}),
+    ("benchmark_rates_rps", {"benchmark_mode": "open", "benchmark_rates_rps": ""}),
+]
+
+
+@pytest.mark.parametrize(("variable", "bad"), BAD_ROLE_INPUTS, ids=[v for v, _ in BAD_ROLE_INPUTS])
+@pytest.mark.parametrize("runner", ["controller", "kubernetes"])
+def test_preflight_refuses_naming_the_role_variable(variable: str, bad: dict, runner: str, tmp_path: Path) -> None:
+    with ServerThread(ServerConfig(ttft_s=0.01, itl_s=0.002)) as server:
+        # the kubernetes runner has no cluster here: a failure after the preflight would name the API, not the variable
+        result = play(tmp_path, server.base_url, {"benchmark_runner": runner, **bad})
+        arrivals = server.server.arrivals
+    assert result.returncode != 0
+    failed = [line for line in result.stdout.splitlines() if line.startswith(("fatal:", "failed:"))]
+    assert len(failed) == 1 and f"{variable} " in failed[0], result.stdout
+    assert arrivals == 0 and not (tmp_path / "results").exists()

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "fixtures"))
 
 from synthetic_llm_server import ServerConfig, ServerThread
 
+from ansible_collections.llmops.oke.plugins.module_utils.bench import report
 from ansible_collections.llmops.oke.plugins.modules import llm_benchmark
 
 
@@ -49,6 +50,10 @@ def test_run_then_idempotent_then_forced(server, tmp_path) -> None:
     first = run(base_args(server, tmp_path))
     assert first["changed"] is True and first["status"] == "complete" and first["slo_met"] is True
     assert [line["label"] for line in first["levels"]] == ["c1", "c2"]
+    # the printed table is the report's level table (bench/report.py), not one of the module's own
+    assert [line.split()[0] for line in first["table"]] == ["level", "c1", "c2"]
+    assert all(column in first["table"][0] for column in report.LEVEL_HEADER)
+    assert first["table"][1].split()[1] == str(first["summary"]["levels"][0]["summary"]["num_completed_requests"])
     assert (tmp_path / "r1" / "progress.log").read_text().count("done") >= 2
     assert "sekret-key" not in (tmp_path / "r1" / "summary.json").read_text()
     arrivals = server.server.arrivals
@@ -65,9 +70,11 @@ def test_slo_gate_fails_with_the_numbers(server, tmp_path) -> None:
     assert result["slo_met"] is False
 
 
-def test_invalid_options_name_the_endpoint(server, tmp_path) -> None:
+def test_invalid_options_name_the_option(server, tmp_path) -> None:
+    # the whole table of refused inputs is in tests/unit/plugins/module_utils/bench/test_option_refusals.py
     result = run({**base_args(server, tmp_path), "concurrency": [0]})
-    assert result["failed"] is True and server.base_url in result["msg"]
+    assert result["failed"] is True and result["msg"].startswith("llm_benchmark: concurrency ")
+    assert server.server.arrivals == 0 and not (tmp_path / "r1").exists()
 
 
 def test_import_from_a_job_sends_no_load(server, tmp_path) -> None:
