@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from chart_mirror import repo_url_vars
 from k8s_support import REPO_ROOT, render_playbook
 
 DATA_DIR = REPO_ROOT / "tests" / "data"
@@ -42,7 +43,9 @@ def rendered(variant: str = "adapter") -> Path:
     """The render directory of playbooks/observe.yml for the oke inventory and a variant (rendered on first use)."""
     if variant not in _RENDERED:
         target = _WORKDIR / variant
-        render_playbook("playbooks/observe.yml", target, inventory="inventories/oke", extra_vars=VARIANTS[variant])
+        # Charts are pulled through Helm from the local chart repository served on 127.0.0.1.
+        render_playbook("playbooks/observe.yml", target, inventory="inventories/oke",
+                        extra_vars={**repo_url_vars(), **VARIANTS[variant]})
         _RENDERED[variant] = target
     return _RENDERED[variant]
 
@@ -179,15 +182,3 @@ def metric_names(expression: str) -> set[str]:
 def known_metrics() -> dict[str, dict[str, Any]]:
     return yaml.safe_load((DATA_DIR / "known_metrics.yml").read_text())
 
-
-def known_chart_keys() -> dict[str, dict[str, Any]]:
-    return yaml.safe_load((DATA_DIR / "chart_values_keys.yml").read_text())
-
-
-def leaf_paths(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Paths to every leaf of a values tree (lists are leaves: charts take them whole)."""
-    if isinstance(values, dict) and values:
-        for key, value in values.items():
-            yield from leaf_paths(value, (*prefix, str(key)))
-    else:
-        yield prefix

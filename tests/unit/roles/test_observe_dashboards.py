@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chart_mirror import repo_url_vars
 from k8s_support import render_playbook
 from observe_support import all_panels, chart_values, dashboards, manifests, rendered
 
@@ -114,7 +115,7 @@ def test_cost_per_million_tokens_joins_cost_with_token_counters() -> None:
 
 def test_oci_panels_drop_out_when_the_oci_datasource_is_off(tmp_path: Path) -> None:
     render_playbook("playbooks/observe.yml", tmp_path, inventory="inventories/oke",
-                    extra_vars={"grafana_oci_enabled": False}, timeout=900)
+                    extra_vars={**repo_url_vars(), "grafana_oci_enabled": False}, timeout=900)
     serving = dashboards(tmp_path)["llm-serving.json"]
     assert all(p.get("datasource", {}).get("type") != "oci-metrics-datasource" for p in all_panels(serving))
     values = chart_values(tmp_path)["grafana"]
