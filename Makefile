@@ -6,7 +6,7 @@ BIN = $(VENV_PATH)/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 
-.PHONY: demo test venv system-deps collection-link lint sanity unit integration molecule
+.PHONY: demo test venv system-deps collection-link lint sanity unit integration molecule pins
 
 venv:
 	@hack/venv.sh >/dev/null
@@ -41,3 +41,8 @@ integration: collection-link
 
 molecule: collection-link
 	PATH=$(BIN):$$PATH hack/molecule.sh
+
+## Every pin (charts, images, llama.cpp source), the newest its repository offers, and its age.
+## Offline against a chart mirror folder: make pins CHART_MIRROR=../shared/charts PINS_ARGS=--offline
+pins:
+	$(BIN)/python hack/pins.py $(if $(CHART_MIRROR),--chart-mirror $(CHART_MIRROR)) $(PINS_ARGS)
