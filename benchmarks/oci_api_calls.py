@@ -1,8 +1,10 @@
 """OCI API calls of playbooks/provision.yml against the local OCI emulator, per operation.
 
-Runs the real ``ansible-playbook playbooks/provision.yml -i inventories/oke`` three times against a fresh
-emulator (first converge, no-op converge, check-mode converge), counts the emulator's calls by operation
-for each, and writes a Markdown table:
+Runs the real ``ansible-playbook playbooks/provision.yml -i inventories/oke`` four times against a fresh
+emulator with every switchable rule on (list-after-create lag, work requests listing several entities, an
+empty list read back as null, the deployment defaults OCI fills in; see tests/fixtures/oci_emulator/rules.py):
+first converge, no-op converge, converge after the cluster autoscaler resized a pool, check-mode converge. It
+counts the emulator's calls by operation for each and writes a Markdown table:
 
     .venv/bin/python benchmarks/oci_api_calls.py [--output benchmarks/results/oci_api_calls.md]
 
@@ -33,6 +35,8 @@ WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable")
 POLL_OPERATIONS = ("GetWorkRequest", "ApiGatewayGetWorkRequest")
 # Resources the provision playbook manages: 2 node pools, 1 add-on, 1 gateway, 2 deployments, 1 plan, 1 subscriber.
 MANAGED_RESOURCES = 8
+# The inventory's pool the autoscaler grows from 1 to 3 nodes between two runs (emulator rule autoscaler_resizes_pool).
+AUTOSCALED_POOL = "gpu-a10"
 
 
 @dataclass
@@ -57,8 +61,12 @@ def measure() -> list[ConvergeRun]:
     with tempfile.TemporaryDirectory(prefix="oci-api-calls-") as directory:
         work = Path(directory)
         emulator, identity = start_emulator(work)
+        emulator.switch_on("all")
         try:
-            for label, check in (("first converge", False), ("no-op converge", False), ("check-mode converge", True)):
+            for label, check in (("first converge", False), ("no-op converge", False),
+                                 ("after autoscaler resize", False), ("check-mode converge", True)):
+                if label == "after autoscaler resize":
+                    emulator.action_resize_node_pool(name=AUTOSCALED_POOL, size=3)
                 emulator.reset_counts()
                 started = time.monotonic()
                 run = run_playbook("provision.yml", emulator, identity, work, check=check)
@@ -79,7 +87,9 @@ def report(runs: list[ConvergeRun]) -> str:
         "",
         "Measured with `.venv/bin/python benchmarks/oci_api_calls.py` — the real `ansible-playbook "
         "playbooks/provision.yml -i inventories/oke` against the local OCI emulator (tests/fixtures/oci_emulator), "
-        "which counts every request by operation. The emulator finishes a work request on its 2nd poll.",
+        "which counts every request by operation. The emulator finishes a work request on its 2nd poll. Every "
+        "switchable emulator rule is on (list lag, several entities per work request, [] read back as null, "
+        f"deployment defaults); before the third run the autoscaler grows `{AUTOSCALED_POOL}` to 3 nodes.",
         f"Python {platform.python_version()}, {platform.machine()}; {MANAGED_RESOURCES} managed resources "
         "(2 node pools, ClusterAutoscaler add-on, gateway, 2 deployments, usage plan, subscriber).",
         "",
@@ -104,6 +114,8 @@ def report(runs: list[ConvergeRun]) -> str:
         "- First converge: each create waits on its work request (2 polls each in the emulator) and re-reads the "
         "resource once; the node pool creates also read the node pool options (newest OKE image) and the cluster "
         "(Kubernetes version).",
+        "- After the autoscaler resized a pool: zero writes, the same reads as a no-op; the role marks the "
+        "autoscaler's pools `size_managed_by_autoscaler`, so their size is left to it.",
         "- Check mode reads what a no-op reads and writes nothing.",
         "",
         f"Resources alive after the runs: {runs[-1].alive}",
