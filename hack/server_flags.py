@@ -40,7 +40,8 @@ import json, sys
 from vllm.entrypoints.common.cli_args import make_arg_parser
 from vllm.utils.argparse_utils import FlexibleArgumentParser
 parser = make_arg_parser(FlexibleArgumentParser(prog="vllm serve"))
-flags = sorted({o for action in parser._actions for o in action.option_strings})
+# Every spelling the parser resolves, hidden ones included (vLLM keeps --no-enable-x registered but out of help).
+flags = sorted(parser._option_string_actions)
 print(json.dumps(flags))
 """
 
@@ -83,11 +84,11 @@ def _vllm_venv(source: Path, home: Path) -> Path:
     if (venv / ".complete").is_file():
         return python
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    # The parser needs torch importable, not fast: a local CPU wheel when there is one, else the CPU index's build
+    # of the version vLLM's requirements/cpu.txt names.
+    wheels = sorted(Path("/opt/wheels").glob(f"torch-*+cpu-cp{sys.version_info.major}{sys.version_info.minor}-*.whl"))
     cpu = (source / "requirements" / "cpu.txt").read_text()
     torch = next(line.split(";")[0].strip() for line in cpu.splitlines() if line.startswith("torch=="))
-    version = torch.split("==")[1].split("+")[0]
-    wheels = sorted(Path("/opt/wheels").glob(f"torch-{version.rsplit('.', 1)[0]}.*+cpu-*.whl"))
-    # A CPU torch of the same minor from the local wheel folder when there is one, else the CPU index's build.
     torch_spec = [str(wheels[-1])] if wheels else [torch, "--extra-index-url", "https://download.pytorch.org/whl/cpu"]
     subprocess.run([str(python), "-m", "pip", "install", "-q", *torch_spec,
                     "-r", str(source / "requirements" / "common.txt")], check=True)

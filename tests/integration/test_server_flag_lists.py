@@ -17,3 +17,21 @@ def test_the_llama_server_flag_list_matches_the_built_binary() -> None:
                             capture_output=True, text=True, timeout=3600, check=False)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert "up to date" in result.stdout
+
+
+def test_the_vllm_flag_list_matches_the_pinned_vllm_parser() -> None:
+    # vLLM's sdist and its CPU virtualenv (about 1 GB, minutes to build) are only used where already cached.
+    import os
+    from pathlib import Path
+
+    import yaml
+
+    image = yaml.safe_load((REPO_ROOT / "roles" / "vllm" / "defaults" / "main.yml").read_text())["vllm_image"]
+    version = image.rsplit(":v", 1)[1]
+    cache = Path(os.environ.get("LLMOPS_CACHE") or Path.home() / ".cache" / "llmops-oke") / f"vllm-{version}"
+    if not (cache / "venv" / ".complete").is_file():
+        pytest.skip(f"no vLLM {version} virtualenv in {cache}: run hack/server_flags.py vllm to build it")
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "hack" / "server_flags.py"), "vllm", "--check"],
+                            capture_output=True, text=True, timeout=1800, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "up to date" in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from inference_render_support import SHA256, by_kind, render_role
 from k8s_support import REPO_ROOT
 
@@ -48,3 +49,31 @@ def test_known_llama_cpp_extra_args_pass(tmp_path: Path) -> None:
     variables = {**LLAMA_PRESETS["default"], "llama_cpp_extra_args": ["--temp", "0.5", "--top-k=40", "-n", "-1"]}
     assert _container_args(render_role("llama_cpp", tmp_path, variables))[-5:] == ["--temp", "0.5", "--top-k=40",
                                                                                    "-n", "-1"]
+
+
+VLLM_VERSION = yaml.safe_load((REPO_ROOT / "roles" / "vllm" / "defaults" / "main.yml").read_text())[
+    "vllm_image"].rsplit(":v", 1)[1]
+VLLM_FLAGS = REPO_ROOT / "roles" / "vllm" / "files" / f"vllm-flags-{VLLM_VERSION}.txt"
+VLLM_PRESETS = {"default": {}, "rag": {"vllm_preset": "rag"}, "llama31_8b": {"vllm_preset": "llama31_8b"},
+                "no-prefix-cache": {"vllm_enable_prefix_caching": False, "vllm_max_model_len": 4096}}
+
+
+@pytest.mark.parametrize("preset", sorted(VLLM_PRESETS))
+def test_every_vllm_argument_is_one_the_pinned_vllm_accepts(preset: str, tmp_path: Path) -> None:
+    args = _container_args(render_role("vllm", tmp_path, VLLM_PRESETS[preset]))
+    assert "--model" in args
+    assert unknown_flags(args, parse_flag_list(VLLM_FLAGS.read_text())) == []
+
+
+def test_an_unknown_vllm_extra_arg_fails_the_role_naming_it(tmp_path: Path) -> None:
+    variables = {"vllm_extra_args": ["--enable-chunked-prefill", "--max-num-batched-tokens=4096", "--swap-space", "4"]}
+    with pytest.raises(AssertionError) as failure:
+        render_role("vllm", tmp_path, variables)
+    (line,) = [line for line in str(failure.value).splitlines() if "fatal:" in line]
+    # --swap-space was removed from vLLM's engine arguments before the pinned release.
+    assert f'"msg": "vllm_extra_args: vLLM {VLLM_VERSION} does not accept --swap-space"' in line
+
+
+def test_an_image_without_a_flag_list_is_refused_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match=r"vllm_image: no flag list for vLLM 0\.1\.0 "):
+        render_role("vllm", tmp_path, {"vllm_image": "docker.io/vllm/vllm-openai:v0.1.0"})
