@@ -1,0 +1,45 @@
+"""api_gateway role: every bad setting is refused in one preflight step before any OCI call (issue 16).
+
+No OCI endpoint is configured here (OCI_CONFIG_FILE names a missing file, so nothing leaves the machine):
+a bad value that slipped past the preflight would end in the first module's configuration error instead,
+which does not name the variable, so the test tells the two apart by the message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bad_input_support import run_cases
+
+BASE = {"api_gateway_compartment_id": "ocid1.compartment.oc1..aaaaaaaaexample",
+        "api_gateway_subnet_id": "ocid1.subnet.oc1.iad.aaaaaaaaexample",
+        "api_gateway_vllm_backend_url": "http://10.0.10.5:8000",
+        "api_gateway_client_token": "tok-0123456789abcdef"}
+TABLE = [
+    ("api_gateway_rate_limit_per_second", {"api_gateway_rate_limit_per_second": 0}),
+    ("api_gateway_usage_plan_rate_limit_per_second", {"api_gateway_usage_plan_rate_limit_per_second": -1}),
+    ("api_gateway_usage_plan_quota", {"api_gateway_usage_plan_quota": -5}),
+    ("api_gateway_read_timeout_s", {"api_gateway_read_timeout_s": 301}),
+    ("api_gateway_connect_timeout_s", {"api_gateway_connect_timeout_s": 0}),
+    ("api_gateway_token_header", {"api_gateway_token_header": "x api key"}),
+    ("api_gateway_vllm_backend_url", {"api_gateway_vllm_backend_url": "10.0.10.5:8000"}),
+    ("api_gateway_llama_cpp_backend_url", {"api_gateway_llama_cpp_backend_url": "llama:8080"}),
+]
+
+
+def test_each_bad_setting_fails_in_the_preflight_naming_the_variable(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("OCI_AUTH_TYPE", "api_key")
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(tmp_path / "no-oci-config"))
+    cases = {variable: {**BASE, **bad} for variable, bad in TABLE}
+    cases["two at once"] = {**BASE, "api_gateway_rate_limit_per_second": 0, "api_gateway_token_header": "a b"}
+    cases["valid"] = BASE
+    outcomes = run_cases("api_gateway", cases, tmp_path)
+    for variable, _bad in TABLE:
+        assert outcomes[variable]["failed"], variable
+        assert variable in outcomes[variable]["message"], outcomes[variable]["message"]
+    both = outcomes["two at once"]["message"]
+    assert "api_gateway_rate_limit_per_second" in both and "api_gateway_token_header" in both, both
+    # The valid settings pass the preflight and fail only at the first OCI call (no endpoint configured here).
+    valid = outcomes["valid"]["message"]
+    assert outcomes["valid"]["failed"] and "no-oci-config" in valid, valid
+    assert not any(variable in valid for variable, _bad in TABLE), valid
