@@ -23,9 +23,14 @@ HELM_RELEASE = {"helm_release_name": "demo", "helm_release_namespace": "demo",
 
 # role -> (variables every case starts from, [(variable the message must name, the bad input)])
 TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
-    "manifests": ({"manifests_component": "demo", "manifests_templates": []}, [
+    "manifests": ({"manifests_component": "demo", "manifests_templates": [VALUES_TEMPLATE]}, [
         ("manifests_component", {"manifests_component": None}),
         ("manifests_templates", {"manifests_templates": None}),
+        ("manifests_component", {"manifests_component": ""}),
+        ("manifests_templates", {"manifests_templates": []}),
+        ("manifests_templates", {"manifests_templates": ["relative/deployment.yaml.j2"]}),
+        ("manifests_wait_timeout", {"manifests_wait_timeout": 0}),
+        ("manifests_state", {"manifests_state": "latest"}),
     ]),
     "helm_release": (HELM_RELEASE, [
         ("helm_release_name", {"helm_release_name": None}),
@@ -34,6 +39,14 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
         ("helm_release_chart", {"helm_release_chart": None}),
         ("helm_release_chart_version", {"helm_release_chart_version": None}),
         ("helm_release_values_template", {"helm_release_values_template": None}),
+        ("helm_release_name", {"helm_release_name": ""}),
+        ("helm_release_namespace", {"helm_release_namespace": ""}),
+        ("helm_release_repo_url", {"helm_release_repo_url": "charts.example"}),
+        ("helm_release_chart", {"helm_release_chart": ""}),
+        ("helm_release_chart_version", {"helm_release_chart_version": ""}),
+        ("helm_release_values_template", {"helm_release_values_template": "values.yaml.j2"}),
+        ("helm_release_values_template", {"helm_release_values_template": "/nonexistent/values.yaml.j2"}),
+        ("helm_release_wait_timeout", {"helm_release_wait_timeout": -1}),
     ]),
     "vllm": ({}, [
         ("vllm_preset", {"vllm_preset": "chat"}),
@@ -58,10 +71,75 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
         ("vllm_model", {"vllm_model": ""}),
         ("vllm_replicas", {"vllm_replicas": "two"}),
     ]),
+    "llama_cpp": ({"llama_cpp_model_url": "https://models.example/m.gguf", "llama_cpp_model_sha256": SHA256}, [
+        ("llama_cpp_preset", {"llama_cpp_preset": "chat"}),
+        ("llama_cpp_port", {"llama_cpp_port": 70000}),
+        ("llama_cpp_parallel", {"llama_cpp_parallel": 0}),
+        ("llama_cpp_threads", {"llama_cpp_threads": -1}),
+        ("llama_cpp_threads_batch", {"llama_cpp_threads_batch": -4}),
+        ("llama_cpp_ctx_size_per_slot", {"llama_cpp_ctx_size_per_slot": -1024}),
+        ("llama_cpp_batch_size", {"llama_cpp_batch_size": -1}),
+        ("llama_cpp_ubatch_size", {"llama_cpp_ubatch_size": 1024, "llama_cpp_batch_size": 512}),
+        ("llama_cpp_replicas", {"llama_cpp_replicas": -1}),
+        ("llama_cpp_replicas", {"llama_cpp_replicas": 0}),
+        ("llama_cpp_ocpus", {"llama_cpp_ocpus": 0}),
+        ("llama_cpp_memory_gib", {"llama_cpp_memory_gib": 0}),
+        ("llama_cpp_cache_size_gib", {"llama_cpp_cache_size_gib": -20}),
+        ("llama_cpp_startup_timeout", {"llama_cpp_startup_timeout": 0}),
+        ("llama_cpp_pdb_min_available", {"llama_cpp_pdb_min_available": -1}),
+        ("llama_cpp_lb_shape_min_mbps", {"llama_cpp_lb_shape_min_mbps": 0}),
+        ("llama_cpp_model_sha256", {"llama_cpp_model_sha256": "abc"}),
+        ("llama_cpp_model_pvc", {"llama_cpp_model_source": "pvc"}),
+        ("llama_cpp_image_flavor", {"llama_cpp_image_flavor": "arm"}),
+        ("llama_cpp_health_timeout", {"llama_cpp_runtime": "process", "llama_cpp_health_timeout": 0}),
+        ("llama_cpp_demo_block_count", {"llama_cpp_runtime": "process", "llama_cpp_demo_block_count": 0}),
+    ]),
+    "autoscaling": ({}, [
+        ("autoscaling_vllm_min_replicas", {"autoscaling_vllm_min_replicas": 0}),
+        ("autoscaling_vllm_max_replicas", {"autoscaling_vllm_max_replicas": 0}),
+        ("autoscaling_vllm_target_waiting", {"autoscaling_vllm_target_waiting": 0}),
+        ("autoscaling_llama_cpp_min_replicas", {"autoscaling_llama_cpp_min_replicas": -1}),
+        ("autoscaling_llama_cpp_max_replicas", {"autoscaling_llama_cpp_min_replicas": 5,
+                                                "autoscaling_llama_cpp_max_replicas": 3}),
+        ("autoscaling_llama_cpp_target_waiting", {"autoscaling_llama_cpp_target_waiting": -2}),
+        ("autoscaling_gpu_pool_max_nodes", {"autoscaling_vllm_max_replicas": 8}),
+        ("autoscaling_vllm_replicas_per_node", {"autoscaling_vllm_replicas_per_node": 0}),
+        ("autoscaling_vllm_scale_up_window_s", {"autoscaling_vllm_scale_up_window_s": -1}),
+        ("autoscaling_llama_cpp_scale_down_window_s", {"autoscaling_llama_cpp_scale_down_window_s": 7200}),
+        ("autoscaling_vllm_scale_up_pods", {"autoscaling_vllm_scale_up_pods": 0}),
+        ("autoscaling_llama_cpp_scale_down_pods", {"autoscaling_llama_cpp_scale_down_pods": 0}),
+        ("autoscaling_vllm_scale_up_period_s", {"autoscaling_vllm_scale_up_period_s": 0}),
+        ("autoscaling_llama_cpp_scale_down_period_s", {"autoscaling_llama_cpp_scale_down_period_s": 3600}),
+        ("autoscaling_keda_polling_interval", {"autoscaling_mode": "keda", "autoscaling_keda_polling_interval": 0}),
+        ("autoscaling_prometheus_port", {"autoscaling_prometheus_port": 70000}),
+        ("autoscaling_cpu_pool_min_nodes", {"autoscaling_cpu_pool_min_nodes": 7}),
+        ("autoscaling_gpu_pool_max_nodes", {"autoscaling_gpu_pool_max_nodes": 0}),
+        ("autoscaling_mode", {"autoscaling_mode": "vpa"}),
+    ]),
+    "monitoring": ({}, [
+        ("monitoring_scrape_interval", {"monitoring_scrape_interval": "15"}),
+        ("monitoring_scrape_interval", {"monitoring_scrape_interval": "0s"}),
+        ("monitoring_evaluation_interval", {"monitoring_evaluation_interval": "a minute"}),
+        ("monitoring_retention", {"monitoring_retention": "-15d"}),
+        ("monitoring_storage_size", {"monitoring_storage_size": "50 GB"}),
+        ("monitoring_storage_size", {"monitoring_storage_size": "0Gi"}),
+        ("monitoring_alert_waiting_per_pod", {"monitoring_alert_waiting_per_pod": 0}),
+        ("monitoring_alert_kv_cache_usage", {"monitoring_alert_kv_cache_usage": 1.5}),
+        ("monitoring_alert_kv_cache_usage", {"monitoring_alert_kv_cache_usage": 0}),
+        ("monitoring_process_health_timeout", {"monitoring_runtime": "process",
+                                               "monitoring_process_health_timeout": 0}),
+        ("monitoring_process_scrape_interval", {"monitoring_runtime": "process",
+                                                "monitoring_process_scrape_interval": "1"}),
+        ("monitoring_runtime", {"monitoring_runtime": "docker"}),
+    ]),
 }
 # Inputs that must still work (so a role refusing everything cannot pass).
 VALID: dict[str, dict[str, Any]] = {
     "helm_release": {},
+    "manifests": {},
+    "monitoring": {"monitoring_scrape_interval": "1m30s", "monitoring_storage_size": "1.5Ti"},
+    "autoscaling": {"autoscaling_llama_cpp_enabled": False, "autoscaling_llama_cpp_min_replicas": 0},
+    "llama_cpp": {"llama_cpp_replicas": 0, "llama_cpp_allow_zero_replicas": True},
     "vllm": {"vllm_replicas": 0, "vllm_allow_zero_replicas": True},
 }
 
@@ -79,9 +157,13 @@ def test_each_bad_input_fails_naming_the_variable_and_writes_nothing(role: str, 
              for variable, bad in table}
     if role in VALID:
         cases["valid"] = {**base, **VALID[role]}
-    (tmp_path / "values.yaml.j2").write_text("replicas: 1\n")
+    # One template serves both roles: a Kubernetes object for manifests, a YAML document for helm values.
+    (tmp_path / "values.yaml.j2").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n")
     for variables in cases.values():
-        variables.update({k: str(tmp_path / "values.yaml.j2") for k, v in variables.items() if v == VALUES_TEMPLATE})
+        for name, value in variables.items():
+            if value == VALUES_TEMPLATE or value == [VALUES_TEMPLATE]:
+                variables[name] = str(tmp_path / "values.yaml.j2") if isinstance(value, str) else [
+                    str(tmp_path / "values.yaml.j2")]
     outcomes = run_cases(role, cases, tmp_path)
     problems = []
     for variable, bad in table:
