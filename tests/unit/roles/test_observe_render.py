@@ -153,7 +153,9 @@ def test_instance_principal_is_the_default() -> None:
 
 
 def test_max_replicas_beyond_the_node_pool_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(AssertionError, match="do not fit"):
+    refusal = (r"autoscaling refused: autoscaling_vllm_max_replicas=9 does not fit "
+               r"autoscaling_gpu_pool_max_nodes \(4\) x autoscaling_vllm_replicas_per_node")
+    with pytest.raises(AssertionError, match=refusal):
         render_playbook("playbooks/observe.yml", tmp_path, inventory="inventories/oke",
                         extra_vars={**repo_url_vars(), "autoscaling_vllm_max_replicas": 9,
                                     "autoscaling_gpu_pool_max_nodes": 4})
