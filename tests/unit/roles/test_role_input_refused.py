@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 from bad_input_support import run_cases
+from chart_mirror import mirror_url, repo_url_vars
 
 pytestmark = pytest.mark.slow
 SHA256 = "0123456789abcdef" * 4
 VALUES_TEMPLATE = "TMP/values.yaml.j2"  # replaced by a real template in the test's folder
+MIRROR = "MIRROR"  # replaced by the URL of the local chart mirror (chart_mirror), as are the roles' chart URLs
 HELM_RELEASE = {"helm_release_name": "demo", "helm_release_namespace": "demo",
-                "helm_release_repo_url": "https://charts.example", "helm_release_chart": "demo",
-                "helm_release_chart_version": "1.0.0", "helm_release_values_template": VALUES_TEMPLATE}
+                "helm_release_repo_url": MIRROR, "helm_release_chart": "prometheus",
+                "helm_release_chart_version": "29.27.0", "helm_release_values_template": VALUES_TEMPLATE}
 
 # role -> (variables every case starts from, [(variable the message must name, the bad input)])
 TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
@@ -157,13 +159,18 @@ def test_each_bad_input_fails_naming_the_variable_and_writes_nothing(role: str, 
              for variable, bad in table}
     if role in VALID:
         cases["valid"] = {**base, **VALID[role]}
-    # One template serves both roles: a Kubernetes object for manifests, a YAML document for helm values.
-    (tmp_path / "values.yaml.j2").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n")
+    # A Kubernetes object for manifests, chart values the pinned Prometheus chart knows for helm_release.
+    (tmp_path / "values.yaml.j2").write_text("server:\n  retention: 7d\n" if role == "helm_release" else
+                                             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n")
+    template, url, chart_urls = str(tmp_path / "values.yaml.j2"), mirror_url(), repo_url_vars()
+    placeholders = {VALUES_TEMPLATE: template, MIRROR: url}
     for variables in cases.values():
         for name, value in variables.items():
-            if value == VALUES_TEMPLATE or value == [VALUES_TEMPLATE]:
-                variables[name] = str(tmp_path / "values.yaml.j2") if isinstance(value, str) else [
-                    str(tmp_path / "values.yaml.j2")]
+            if value == [VALUES_TEMPLATE]:
+                variables[name] = [template]
+            elif isinstance(value, str):
+                variables[name] = placeholders.get(value, value)
+        variables.update({name: value for name, value in chart_urls.items() if name not in variables})
     outcomes = run_cases(role, cases, tmp_path)
     problems = []
     for variable, bad in table:
