@@ -429,8 +429,9 @@ def finish(module, summary, run_dir, changed):
     result = dict(changed=changed, run_dir=run_dir, status=summary["status"], slo_met=not failures, levels=lines,
                   table=text_table(summary), summary=summary, report=summary.get("report", {}))
     if summary["status"] != "complete":
-        module.fail_json(msg="llm_benchmark against {}: run {}, partial results in {}".format(
-            module.params["base_url"], summary["status"], run_dir), **result)
+        module.fail_json(msg="llm_benchmark against {}: run {}{}, partial results in {}".format(
+            module.params["base_url"], summary["status"],
+            ": " + summary["error"] if summary.get("error") else "", run_dir), **result)
     if module.params["fail_on_slo"] and failures:
         detail = "; ".join(
             "{label}: p95 TTFT {ttft}, p95 ITL {itl}, error rate {err:.1%}".format(

@@ -31,7 +31,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         port = sock.getsockname()[1]
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
     proc = subprocess.Popen([binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-np", "2", "-c",
-                             "2048", "-a", "demo"], stdout=log, stderr=subprocess.STDOUT)
+                             "2048", "-a", "demo", "--metrics"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -73,6 +73,10 @@ def test_run_against_llama_cpp_produces_the_whole_folder(llama_server: str, tmp_
         assert s["token_source"] == {"usage": 2}
         assert s["output_tokens"]["min"] == s["output_tokens"]["max"] == 8  # ignore_eos + max_tokens honoured
         assert s["ttft_s"]["mean"] > 0 and s["itl_s"]["mean"] > 0
+        # the server's own counters, read around the level: fresh prompts reuse no more than their shared prefix
+        cache = s["prompt_cache"]
+        assert cache["source"].startswith("llama.cpp /metrics") and cache["prompt_tokens"] > 0
+        assert cache["above_shared_prefix"] is False, cache
     # a random-weights demo model cannot do the arithmetic, but it answers, and deterministically at temperature 0
     assert summary["correctness"]["number_errors"] == 0
     assert summary["determinism"]["deterministic"] is True

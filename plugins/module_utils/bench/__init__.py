@@ -5,3 +5,6 @@
 Public API: :func:`benchmark.run_benchmark` with :class:`benchmark.BenchmarkConfig`; the parts
 (client, load shapes, metrics, report, capacity, correctness) live in their own modules.
 """
+
+# The collection's version, recorded in every run's metadata; tests/unit/bench keeps it equal to galaxy.yml's.
+COLLECTION_VERSION = "0.1.0"

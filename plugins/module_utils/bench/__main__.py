@@ -74,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
                          "ttft_p50_s": lv["summary"]["ttft_s"]["quantiles"]["p50"],
                          "output_tok_s": lv["summary"]["output_throughput_token_per_s"],
                          "error_rate": lv["summary"]["error_rate"]} for lv in summary["levels"]]}
+    if summary.get("error"):
+        brief["error"] = summary["error"]
     sys.stdout.write(json.dumps(brief, indent=2) + "\n")
+    if summary["status"] == "failed":
+        sys.stderr.write(f"benchmark failed: {summary.get('error', '')}\n")
+        return 1
     return 130 if summary["status"] == "interrupted" else 0
 
 

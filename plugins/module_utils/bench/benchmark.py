@@ -19,22 +19,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from . import COLLECTION_VERSION
 from .capacity import DEFAULT_BANDWIDTH_BPS, PRICES_DATE, backend_economics, node_cost_per_hour
 from .client import Endpoint, OpenAIClient, RequestSpec
 from .correctness import determinism_test, numbers_test
 from .load import LevelRun, LoadShape, ProgressCallback, run_level
-from .metrics import SLO, llmperf_name, summarize
+from .metrics import SLO, cache_counters, llmperf_name, prompt_cache_summary, shared_prefix_share, summarize
 from .options import BY_NAME, check_option, check_options, default_of
 from .prompts import (
     ESTIMATE_METHOD,
     PRESETS,
     SERVER_METHOD,
-    build_prompts,
+    Prompt,
+    PromptPool,
     estimate_tokens,
     sample_output_lengths,
     texts_to_count,
 )
-from .results import atomic_write_json, atomic_write_text, records_csv, write_llmperf_files
+from .results import atomic_write_json, atomic_write_text, levels_csv, records_csv, write_llmperf_files
 
 SCHEMA = "llmops.oke/bench-summary/v1"
 DEFINITIONS = {
@@ -45,7 +47,12 @@ DEFINITIONS = {
     "chunk_gap_s": "every gap between consecutive content chunks",
     "goodput": "completed requests meeting every request SLO (ttft, itl, e2e), per second of the level",
     "slo_met": "p95 ttft, p95 itl and p95 e2e within their SLOs and the error rate within its SLO",
-    "llmperf_files": "LLMPerf's definitions (its ITL = time to last content chunk / output tokens)",
+    "connect_s": "TCP (and TLS) connect time of the requests that opened a connection; included in their TTFT",
+    "prompt_cache": "share of the level's prompt tokens the server reused from its cache, from its own /metrics "
+                    "counters read just before and after the measured requests; shared_prefix_share is the most "
+                    "the prompts' common leading text (and chat template) can explain",
+    "mostly_failed": "more than half of the level's requests failed: it meets no SLO and feeds no capacity figure",
+    "llmperf_files": "LLMPerf's definitions (its ITL = time to last content chunk / stream events received)",
 }
 
 
@@ -193,14 +200,17 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
     name = config.name or llmperf_name(config.model, config.mean_input_tokens, config.mean_output_tokens)
     started_at = datetime.datetime.now(datetime.UTC).isoformat()
     shapes = config.shapes()
-    prompt_count = (config.max_requests or 500) + config.warmup_requests
+    per_level = (config.max_requests or 500) + config.warmup_requests
+    prompt_count = per_level * max(1, len(shapes)) + config.determinism_prompts
     client = OpenAIClient(config.endpoint())
     summary: dict[str, Any] = {"schema": SCHEMA, "run_id": run_id, "name": name, "status": "running",
                                "started_at": started_at, "levels": []}
     try:
         counter, method = await _token_counter(client, config, prompt_count)
-        prompts = build_prompts(prompt_count, config.mean_input_tokens, config.stddev_input_tokens,
-                                config.mean_output_tokens, config.stddev_output_tokens, config.seed, counter)
+        # one pool for the whole run: no prompt is sent twice (warm-up, every level, the determinism test);
+        # the run id joins the seed so a rerun against the same server does not replay the last run either
+        pool = PromptPool(config.mean_input_tokens, config.stddev_input_tokens, config.mean_output_tokens,
+                          config.stddev_output_tokens, config.seed, counter, text_seed=f"{config.seed}:{run_id}")
         summary["metadata"] = _metadata(config, name, method)
         summary["metadata"]["timestamp_source"] = client.timestamp_source
         slo = config.slo()
@@ -208,24 +218,45 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
             if stop_event.is_set():
                 break
             label = _level_label(shape)
-            specs = [RequestSpec(prompt=p.text, max_tokens=p.max_tokens, input_tokens=p.input_tokens,
-                                 request_id=f"{run_id}-{label}") for p in prompts]
-            level = await run_level(client, specs, shape, stop_event, progress,
-                                    level_info={"level": label, "concurrency": shape.concurrency})
-            summary["levels"].append(_write_level(run_dir, name, label, level, summary["metadata"], slo))
+            sent: list[Prompt] = []
+
+            def next_spec(label: str = label, sent: list[Prompt] = sent) -> RequestSpec:
+                prompt = pool.take()
+                sent.append(prompt)
+                return RequestSpec(prompt=prompt.text, max_tokens=prompt.max_tokens, input_tokens=prompt.input_tokens,
+                                   request_id=f"{run_id}-{label}")
+
+            counters: dict[str, Any] = {}
+
+            async def read_before(counters: dict[str, Any] = counters) -> None:
+                counters["before"] = await _read_cache_counters(client)
+
+            level = await run_level(client, next_spec, shape, stop_event, progress,
+                                    level_info={"level": label, "concurrency": shape.concurrency},
+                                    before_measure=read_before)
+            counters["after"] = await _read_cache_counters(client)
+            cache = _level_cache(level, sent, counters)
+            summary["levels"].append(_write_level(run_dir, name, label, level, summary["metadata"], slo, cache))
         if not stop_event.is_set() and config.correctness_requests:
             summary["correctness"] = await numbers_test(client, config.correctness_requests,
                                                         min(10, config.correctness_requests), config.seed)
         if not stop_event.is_set() and config.determinism_prompts:
-            det_prompts = [p.text for p in prompts[: config.determinism_prompts]]
+            # fresh prompts; the test repeats each one by design
+            det_prompts = [pool.take().text for _index in range(config.determinism_prompts)]
             summary["determinism"] = await determinism_test(client, det_prompts)
     finally:
         await client.close()
         summary["status"] = "interrupted" if stop_event.is_set() else "complete"
+        failure = _no_success(summary["levels"])
+        if failure and summary["status"] == "complete":
+            summary["status"] = "failed"
+            summary["error"] = failure
         summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat()
         summary.setdefault("metadata", _metadata(config, name, "not measured"))
         summary["capacity"] = _capacity(config, summary["levels"])
         summary["run_dir"] = str(run_dir)
+        if summary["levels"]:
+            atomic_write_text(run_dir / "levels.csv", levels_csv(summary["levels"]))
         atomic_write_json(run_dir / "summary.json", summary)
         if config.report and summary["levels"]:
             from .report import render_report  # matplotlib is imported only when a report is drawn
@@ -235,6 +266,49 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
     return summary
 
 
+async def _read_cache_counters(client: OpenAIClient) -> dict[str, Any] | str:
+    """The server's prompt-cache counters now, or why they cannot be read (a string)."""
+    status, body = await client.fetch("GET", client.root_path + "/metrics", timeout_s=10.0)
+    if status != 200:
+        return f"/metrics unreachable (HTTP {status})" if status else "/metrics unreachable (no answer)"
+    counters = cache_counters(body.decode("utf-8", "replace"))
+    if counters is None:
+        return "the endpoint's /metrics has no llama.cpp or vLLM prompt-cache counters"
+    return counters
+
+
+def _level_cache(level: LevelRun, sent: list[Prompt], counters: dict[str, Any]) -> dict[str, Any]:
+    """The level's prompt-cache share (measured requests only) beside what their shared prefixes explain."""
+    measured = [(r, sent[r.index].input_tokens, sent[r.index].shared_prefix_tokens)
+                for r in level.records if not r.warmup and 0 <= r.index < len(sent)]
+    before, after = counters.get("before"), counters.get("after")
+    reason = next((c for c in (before, after) if isinstance(c, str)), "")
+    if before is None and not reason:
+        reason = "the level was stopped before its measured requests"
+    return prompt_cache_summary(before if isinstance(before, dict) else None,
+                                after if isinstance(after, dict) else None,
+                                shared_prefix_share(measured), reason)
+
+
+def _no_success(levels: list[dict[str, Any]]) -> str:
+    """Why a run failed when none of its measured requests succeeded (the dominant error named); "" otherwise."""
+    started = sum(lv["summary"]["num_requests_started"] for lv in levels)
+    if any(lv["summary"]["num_completed_requests"] for lv in levels):
+        return ""
+    if not started:
+        return "no measured request was sent"
+    codes: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    for lv in levels:
+        for code, count in lv["summary"]["errors_by_code"].items():
+            codes[code] = codes.get(code, 0) + count
+        for code, text in lv["summary"].get("error_examples", {}).items():
+            examples.setdefault(code, text)
+    code, count = max(codes.items(), key=lambda item: item[1]) if codes else ("unknown", started)
+    example = f": {examples[code]}" if examples.get(code) else ""
+    return f"no request succeeded ({started} sent); dominant error {code} ({count} of {started}){example}"
+
+
 def _metadata(config: BenchmarkConfig, name: str, token_method: str) -> dict[str, Any]:
     return {
         "model": config.model,
@@ -242,7 +316,7 @@ def _metadata(config: BenchmarkConfig, name: str, token_method: str) -> dict[str
         "image": config.image,
         "node_shape": config.node_shape,
         "replicas": config.replicas,
-        "collection_version": config.collection_version,
+        "collection_version": config.collection_version or COLLECTION_VERSION,
         "endpoint": config.base_url,
         "api": config.api,
         "preset": config.preset,
@@ -262,7 +336,7 @@ def _metadata(config: BenchmarkConfig, name: str, token_method: str) -> dict[str
 
 
 def _write_level(run_dir: Path, name: str, label: str, level: LevelRun, metadata: dict[str, Any],
-                 slo: SLO) -> dict[str, Any]:
+                 slo: SLO, cache: dict[str, Any] | None = None) -> dict[str, Any]:
     shape = level.shape
     llmperf_meta = {
         "model": metadata["model"],
@@ -278,9 +352,11 @@ def _write_level(run_dir: Path, name: str, label: str, level: LevelRun, metadata
     csv_path = run_dir / f"requests_{label}.csv"
     atomic_write_text(csv_path, records_csv(level.records, level.start))
     files["requests_csv"] = str(csv_path)
+    level_summary = summarize(level.records, level.start, level.end, slo)
+    level_summary["prewarmed_connections"] = level.prewarmed
+    level_summary["prompt_cache"] = cache or prompt_cache_summary(None, None, None, "not read")
     return {"label": label, "mode": shape.mode, "concurrency": shape.concurrency, "rate_rps": shape.rate_rps,
-            "interrupted": level.interrupted, "summary": summarize(level.records, level.start, level.end, slo),
-            "files": files}
+            "interrupted": level.interrupted, "summary": level_summary, "files": files}
 
 
 def _capacity(config: BenchmarkConfig, levels: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -288,6 +364,14 @@ def _capacity(config: BenchmarkConfig, levels: list[dict[str, Any]]) -> dict[str
     if not closed:
         return None
     result: dict[str, Any] = {"prices_date": PRICES_DATE}
+    # a level whose requests mostly failed says nothing about capacity, whatever its throughput
+    excluded = [lv["label"] for lv in closed if lv["summary"].get("mostly_failed")]
+    closed = [lv for lv in closed if not lv["summary"].get("mostly_failed")]
+    if excluded:
+        result["levels_excluded_mostly_failed"] = excluded
+    if not closed:
+        result.update({"meets_slo": False, "max_concurrency_per_replica": None})
+        return result
     cost = 0.0
     if config.node_shape:
         try:

@@ -103,10 +103,25 @@ class RequestRecord:
     max_tokens: int = 0
     new_connection: bool = False
     retried_stale_connection: bool = False
+    stream_events: int = 0  # SSE data lines other than [DONE] (role, content, final and usage chunks)
 
     @property
     def ok(self) -> bool:
         return self.error_code is None
+
+    @property
+    def connect_s(self) -> float | None:
+        """Time to open the connection (TCP, and TLS where used) when this request opened one; part of TTFT."""
+        if not self.new_connection or self.connected is None:
+            return None
+        return self.connected - self.start
+
+    @property
+    def cached_tokens(self) -> int | None:
+        """Prompt tokens the server says it reused from its cache (usage.prompt_tokens_details), when it says."""
+        details = (self.usage or {}).get("prompt_tokens_details")
+        value = details.get("cached_tokens") if isinstance(details, dict) else None
+        return value if isinstance(value, int) else None
 
     @property
     def ttft_s(self) -> float | None:
@@ -334,6 +349,7 @@ class _Connection(asyncio.BufferedProtocol):
         if data == b"[DONE]":
             ex.done_marker = True
             return
+        ex.record.stream_events += len(data_lines)
         try:
             obj = json.loads(data)
         except ValueError:
@@ -726,39 +742,11 @@ class OpenAIClient:
         return count
 
     async def _tokenize_at(self, path: str, body: dict[str, Any]) -> int | None:
-        payload = json.dumps(body).encode()
-        wire_spec = RequestSpec(prompt="", max_tokens=0, stream=False)
-        record = RequestRecord(request_id="")
-        loop = asyncio.get_running_loop()
-        # /tokenize answers with a JSON body that is not a completion: parse it ourselves
-        record.start = time.perf_counter()
-        conn = self._take_idle()
-        if conn is None:
-            try:
-                conn = await self._connect()
-            except (TimeoutError, OSError):
-                return None
-        future: asyncio.Future = loop.create_future()
-        ex = _Exchange(record, False, True, future)
-        conn.exchange = ex
-        wire = self._request_bytes("POST", path, payload, dict(wire_spec.headers))
-        conn.transport.write(wire)  # type: ignore[union-attr]
-        raw: list[bytes] = ex.body
-        try:
-            await asyncio.wait_for(asyncio.shield(future), 30.0)
-        except TimeoutError:
-            conn.abort()
-            return None
-        finally:
-            conn.exchange = None
-        if record.http_status == 200 and conn.keep_alive and not conn.closed:
-            self._idle.append(conn)
-        elif not conn.closed:
-            conn.abort()
-        if record.http_status != 200:
+        status, raw = await self.fetch("POST", path, json.dumps(body).encode())
+        if status != 200:
             return None
         try:
-            obj = json.loads(b"".join(raw))
+            obj = json.loads(raw)
         except ValueError:
             return None
         if isinstance(obj, dict):
@@ -767,3 +755,48 @@ class OpenAIClient:
             if isinstance(obj.get("count"), int):
                 return obj["count"]
         return None
+
+    async def fetch(self, method: str, path: str, payload: bytes = b"",
+                    timeout_s: float = 30.0) -> tuple[int | None, bytes]:
+        """One request to an auxiliary endpoint (``/tokenize``, ``/metrics``): its status and body, or None and b""."""
+        record = RequestRecord(request_id="")
+        loop = asyncio.get_running_loop()
+        record.start = time.perf_counter()
+        conn = self._take_idle()
+        if conn is None:
+            try:
+                conn = await self._connect()
+            except (TimeoutError, OSError):
+                return None, b""
+        future: asyncio.Future = loop.create_future()
+        ex = _Exchange(record, False, True, future)
+        conn.exchange = ex
+        conn.transport.write(self._request_bytes(method, path, payload, {}))  # type: ignore[union-attr]
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            conn.abort()
+            return None, b""
+        finally:
+            conn.exchange = None
+        if record.http_status == 200 and conn.keep_alive and not conn.closed:
+            self._idle.append(conn)
+        elif not conn.closed:
+            conn.abort()
+        # a non-200 body is a completion-style error to _complete; the status is what callers need
+        return record.http_status, b"".join(ex.body)
+
+    async def prewarm(self, count: int) -> int:
+        """Open connections until ``count`` are idle and ready (kept alive); returns how many were opened."""
+        self._idle = [conn for conn in self._idle if not conn.closed and conn.keep_alive]
+        missing = max(0, count - len(self._idle))
+
+        async def open_one() -> _Connection | None:
+            try:
+                return await self._connect()
+            except (TimeoutError, OSError):
+                return None  # the measured request that needs it reports the fault
+
+        opened = [conn for conn in await asyncio.gather(*(open_one() for _index in range(missing))) if conn]
+        self._idle.extend(opened)
+        return len(opened)

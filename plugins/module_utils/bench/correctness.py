@@ -33,7 +33,8 @@ async def numbers_test(client: OpenAIClient, requests: int = 50, concurrency: in
                        max_tokens: int = 32) -> dict[str, Any]:
     """Run LLMPerf's correctness test; returns counts, rates and the mismatches."""
     rng = random.Random(seed)
-    numbers = [rng.randint(0, MAX_RANDOM_NUMBER) for _index in range(requests)]
+    # distinct numbers, so no prompt is sent twice (LLMPerf draws randint per request and may repeat one)
+    numbers = rng.sample(range(MAX_RANDOM_NUMBER + 1), min(requests, MAX_RANDOM_NUMBER + 1))
     sem = asyncio.Semaphore(concurrency)
     watchdog = asyncio.ensure_future(client.watchdog())
 

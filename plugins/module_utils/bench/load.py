@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Load shapes: closed loop (N users, LLMPerf's model) and open loop (fixed or Poisson arrivals).
 
-Warm-up requests run first, to completion, and are flagged so no metric counts them. A level
+Warm-up requests run first, to completion, and are flagged so no metric counts them; then as many
+connections as the level can use are opened (so no measured request pays a connect the first user
+did not), and ``before_measure`` runs (the benchmark reads the server's cache counters there). A level
 stops on a request count or a duration, whichever comes first; requests in flight at the
 deadline finish (bounded by the request timeout). ``stop_event`` (set on SIGINT/SIGTERM) stops
 issuing at once and marks in-flight requests ``interrupted`` so partial results can be written.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,8 @@ from .client import OpenAIClient, RequestRecord, RequestSpec
 from .metrics import quantile
 
 ProgressCallback = Callable[[dict[str, Any]], None]
+# A source of request specs: called once per request, in order (the benchmark hands out a fresh prompt each time)
+SpecSource = Callable[[], RequestSpec]
 
 
 @dataclass
@@ -58,6 +62,7 @@ class LevelRun:
     start: float = 0.0
     end: float = 0.0
     interrupted: bool = False
+    prewarmed: int = 0  # connections opened after the warm-up requests so every user starts on a warm one
 
 
 def arrival_offsets(shape: LoadShape, count: int) -> list[float]:
@@ -110,12 +115,20 @@ class _Progress:
         })
 
 
-async def run_level(client: OpenAIClient, specs: Sequence[RequestSpec], shape: LoadShape,
+def _in_flight_cap(shape: LoadShape) -> int:
+    """The most requests a level can have in flight: its users, or the open loop's cap."""
+    if shape.mode == "closed" or shape.max_requests is None:
+        return shape.concurrency
+    return min(shape.concurrency, shape.max_requests)
+
+
+async def run_level(client: OpenAIClient, specs: Sequence[RequestSpec] | SpecSource, shape: LoadShape,
                     stop_event: asyncio.Event | None = None, progress: ProgressCallback | None = None,
-                    progress_interval_s: float = 1.0, level_info: dict[str, Any] | None = None) -> LevelRun:
-    """Run one level; ``specs`` are used in order and cycled when a duration outlasts them."""
+                    progress_interval_s: float = 1.0, level_info: dict[str, Any] | None = None,
+                    before_measure: Callable[[], Awaitable[Any]] | None = None) -> LevelRun:
+    """Run one level; ``specs`` is a :data:`SpecSource` or a list used in order (cycled when a duration outlasts it)."""
     shape.validate()
-    if not specs:
+    if not callable(specs) and not specs:
         raise ValueError("no request specs to send")
     stop_event = stop_event or asyncio.Event()
     run = LevelRun(shape=shape)
@@ -124,7 +137,7 @@ async def run_level(client: OpenAIClient, specs: Sequence[RequestSpec], shape: L
     def next_spec(warmup: bool) -> tuple[RequestSpec, RequestRecord]:
         index = counter["next"]
         counter["next"] += 1
-        spec = specs[index % len(specs)]
+        spec = specs() if callable(specs) else specs[index % len(specs)]
         record = RequestRecord(request_id=f"{spec.request_id or 'r'}-{index}", index=index, warmup=warmup)
         if spec.request_id != record.request_id:
             spec = RequestSpec(**{**spec.__dict__, "request_id": record.request_id})
@@ -146,6 +159,10 @@ async def run_level(client: OpenAIClient, specs: Sequence[RequestSpec], shape: L
                         run.records.append(record)
 
             await _until_stopped(asyncio.gather(*(warm_one(s, r) for s, r in warm)), stop_event, client)
+        if not stop_event.is_set():
+            run.prewarmed = await client.prewarm(_in_flight_cap(shape))
+        if before_measure is not None and not stop_event.is_set():
+            await before_measure()
         run.start = time.perf_counter()
         deadline = run.start + shape.duration_s if shape.duration_s else None
         issued = {"n": 0}

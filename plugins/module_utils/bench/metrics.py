@@ -9,8 +9,13 @@ gap between content chunks; goodput = completed requests meeting every SLO, per 
 
 LLMPerf's definitions (``*_summary.json``, ``*_individual_responses.json``) are kept as LLMPerf
 computes them so its readers compare like with like: its per-request ``inter_token_latency_s`` is
-the sum of time-to-next-token (TTFT included) divided by output tokens, and its throughput is
-output tokens over E2E. Output tokens come from the server's usage instead of re-tokenizing.
+the sum of time-to-next-token (TTFT included) divided by the stream events received (every SSE data
+line but ``[DONE]``: role, content, final and usage chunks), and its throughput is output tokens over
+E2E. Output tokens come from the server's usage instead of re-tokenizing with a Llama tokenizer.
+
+A level whose requests mostly failed (more than :data:`MOSTLY_FAILED` of them) meets no SLO, whatever
+SLOs are set, and feeds no capacity figure. The prompt-cache share of a level comes from the server's
+own counters (:func:`cache_counters`), read before and after the measured requests.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ from .client import RequestRecord
 
 QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 LLMPERF_RESULTS_VERSION = "2023-08-31"
+# More than this share of a level's requests failing makes its latencies unrepresentative: no verdict from it.
+MOSTLY_FAILED = 0.5
+# Measured cache share above the shared-prefix share by more than this is reported as unexplained reuse
+# (the prefix token counts are per prompt part, so a few tokens of slack at a cut line are expected).
+CACHE_SHARE_SLACK = 0.05
 
 
 @dataclass
@@ -92,6 +102,10 @@ def summarize(records: Sequence[RequestRecord], start: float, end: float, slo: S
     good = [r for r in done if slo.request_ok(r)]
     error_rate = (len(counted) - len(done)) / len(counted) if counted else 0.0
     gaps = [g for r in done for g in r.chunk_gaps_s]
+    examples: dict[str, str] = {}
+    for r in counted:
+        if not r.ok and r.error_code not in examples:
+            examples[r.error_code or ""] = r.error_msg[:200]
     summary = {
         "duration_s": duration,
         "num_requests_started": len(counted),
@@ -117,14 +131,25 @@ def summarize(records: Sequence[RequestRecord], start: float, end: float, slo: S
         "slo": slo.as_dict(),
         "token_source": dict(Counter(r.token_source for r in done)),
         "new_connections": sum(1 for r in counted if r.new_connection),
+        "connect_s": describe(r.connect_s for r in counted),
+        "error_examples": dict(sorted(examples.items())),
+        "mostly_failed": mostly_failed(len(counted), len(done)),
     }
     summary["slo_met"] = slo_met(summary, slo)
     return summary
 
 
+def mostly_failed(started: int, completed: int) -> bool:
+    """True when no request completed or more than :data:`MOSTLY_FAILED` of those started failed."""
+    return completed == 0 or (started - completed) / started > MOSTLY_FAILED
+
+
 def slo_met(summary: dict[str, Any], slo: SLO) -> bool:
-    """A level meets the SLOs when p95 TTFT, p95 ITL, p95 E2E and the error rate are within limits."""
-    if summary["num_completed_requests"] == 0:
+    """A level meets the SLOs when p95 TTFT, p95 ITL, p95 E2E and the error rate are within limits.
+
+    A level whose requests mostly failed never does, with or without an error-rate SLO.
+    """
+    if mostly_failed(summary["num_requests_started"], summary["num_completed_requests"]):
         return False
     checks = (("ttft_s", slo.ttft_s), ("itl_s", slo.itl_s), ("e2e_s", slo.e2e_s))
     for key, limit in checks:
@@ -150,12 +175,14 @@ def llmperf_individual(record: RequestRecord, run_start: float) -> dict[str, Any
     ttft = record.ttft_s or 0
     e2e = record.e2e_s if record.ok and record.e2e_s is not None else 0
     out = record.output_tokens if record.ok else len(record.content_times)
-    # LLMPerf sums time-to-next-token from the request start (so TTFT is included) and divides by tokens
+    # LLMPerf (openai_chat_completions_client.py + token_benchmark_ray.py) sums time-to-next-token from the
+    # request start (TTFT included) and divides by tokens_received: every SSE data line but [DONE]
     itl_sum = (record.content_times[-1] - record.start) if record.content_times else 0.0
     return {
         "error_code": llmperf_code(record),
         "error_msg": "" if record.ok else f"{record.error_code}: {record.error_msg}",
-        "inter_token_latency_s": itl_sum / out if out else 0,
+        "inter_token_latency_s": itl_sum / record.stream_events if record.content_times and record.stream_events
+        else 0,
         "ttft_s": ttft,
         "end_to_end_latency_s": e2e,
         "request_output_throughput_token_per_s": out / e2e if e2e else 0,
@@ -208,3 +235,91 @@ def llmperf_name(model: str, mean_input_tokens: int, mean_output_tokens: int) ->
     """LLMPerf's file stem: ``{model}_{in}_{out}`` with non-word runs turned into single dashes."""
     stem = re.sub(r"[^\w\d-]+", "-", f"{model}_{mean_input_tokens}_{mean_output_tokens}")
     return re.sub(r"-{2,}", "-", stem)
+
+
+# -- the server's prompt-cache counters --------------------------------------------------------------
+# llama.cpp's server: checked against the real llama-server /metrics (the build in ~/.cache/llmops-oke,
+# 2e28c00f8bb16e58): "# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed, excluding cached
+# tokens" and "# HELP llamacpp:prompt_tokens_cached_total Number of prompt tokens reused from the cache".
+LLAMACPP_PROCESSED = "llamacpp:prompt_tokens_total"
+LLAMACPP_CACHED = "llamacpp:prompt_tokens_cached_total"
+# vLLM v1 as pinned (v0.11.0; vllm/v1/metrics/loggers.py, PrometheusStatLogger): Counters
+# "vllm:prefix_cache_queries" and "vllm:prefix_cache_hits", in tokens; prometheus_client exposes counters with
+# a _total suffix, one series per engine and model name (summed here).
+VLLM_QUERIES = "vllm:prefix_cache_queries_total"
+VLLM_HITS = "vllm:prefix_cache_hits_total"
+
+
+def parse_prometheus_text(text: str) -> dict[str, float]:
+    """Samples of a Prometheus text exposition, summed over label sets, by metric name."""
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name_end = min((i for i in (line.find("{"), line.find(" ")) if i >= 0), default=-1)
+        if name_end <= 0:
+            continue
+        name = line[:name_end]
+        rest = line[line.index("}") + 1:] if line[name_end] == "{" and "}" in line else line[name_end:]
+        fields = rest.split()
+        if not fields:
+            continue
+        try:
+            value = float(fields[0])
+        except ValueError:
+            continue
+        samples[name] = samples.get(name, 0.0) + value
+    return samples
+
+
+def cache_counters(text: str) -> dict[str, Any] | None:
+    """Prompt tokens looked up and reused so far, from a llama.cpp or vLLM ``/metrics`` page; None for others."""
+    samples = parse_prometheus_text(text)
+    if LLAMACPP_PROCESSED in samples and LLAMACPP_CACHED in samples:
+        cached = samples[LLAMACPP_CACHED]
+        return {"source": f"llama.cpp /metrics ({LLAMACPP_PROCESSED} + {LLAMACPP_CACHED})",
+                "prompt_tokens": samples[LLAMACPP_PROCESSED] + cached, "cached_tokens": cached}
+    if VLLM_QUERIES in samples and VLLM_HITS in samples:
+        return {"source": f"vLLM /metrics ({VLLM_QUERIES}, {VLLM_HITS})", "prompt_tokens": samples[VLLM_QUERIES],
+                "cached_tokens": samples[VLLM_HITS]}
+    return None
+
+
+def shared_prefix_share(sent: Sequence[tuple[RequestRecord, int, int]]) -> float | None:
+    """The most of a level's prompt tokens a prefix cache could reuse, from the prompts actually sent.
+
+    ``sent`` holds (record, text tokens, tokens shared with an earlier prompt of the run). The server's
+    prompt count (usage) may exceed the text's by its chat template, whose leading part every prompt
+    shares: that excess counts as shareable too, so this is an upper bound.
+    """
+    total = explained = 0
+    for record, text_tokens, shared in sent:
+        prompt_tokens = record.input_tokens or text_tokens
+        total += prompt_tokens
+        explained += min(prompt_tokens, shared + max(0, prompt_tokens - text_tokens))
+    return explained / total if total else None
+
+
+def prompt_cache_summary(before: dict[str, Any] | None, after: dict[str, Any] | None, prefix_share: float | None,
+                         not_measured: str = "") -> dict[str, Any]:
+    """A level's prompt-cache share from counters read around its measured requests, beside the prefix share."""
+    result: dict[str, Any] = {"share": None, "prompt_tokens": None, "cached_tokens": None, "source": None,
+                              "shared_prefix_share": prefix_share, "above_shared_prefix": None}
+    if not_measured:
+        result["not_measured"] = not_measured
+        return result
+    if before is None or after is None:
+        result["not_measured"] = "the endpoint's /metrics has no llama.cpp or vLLM prompt-cache counters"
+        return result
+    looked_up = after["prompt_tokens"] - before["prompt_tokens"]
+    reused = after["cached_tokens"] - before["cached_tokens"]
+    if looked_up <= 0:
+        result["not_measured"] = "the server counted no prompt tokens during the level"
+        return result
+    share = reused / looked_up
+    result.update({"share": share, "prompt_tokens": int(looked_up), "cached_tokens": int(reused),
+                   "source": after["source"]})
+    if prefix_share is not None:
+        result["above_shared_prefix"] = share > prefix_share + CACHE_SHARE_SLACK
+    return result

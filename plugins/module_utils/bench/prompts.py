@@ -6,10 +6,16 @@ LLMPerf draws input and output lengths from normal distributions (fixed seed), t
 prompt with shuffled lines of Shakespeare's sonnets until the token budget is met. We do the same,
 counting tokens with the server's own ``/tokenize`` where it has one; otherwise with the stated
 estimate ``ceil(characters / 4)``. The method used is recorded in every result.
+
+Unlike LLMPerf, no prompt text is sent twice in a run (:class:`PromptPool`): a replayed prompt is
+answered from the server's prompt cache, which measures the cache instead of prefill. The shared
+instruction head stays (it is part of LLMPerf's workload); the pool records how many leading tokens
+each prompt shares with any prompt handed out before it, the most a prefix cache could reuse.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections.abc import Callable
@@ -69,6 +75,8 @@ class Prompt:
     text: str
     input_tokens: int  # the target token count the text was built to
     max_tokens: int
+    # leading tokens shared with a prompt handed out earlier by the same pool (0 from build_prompts' first)
+    shared_prefix_tokens: int = 0
 
 
 def corpus_lines() -> list[str]:
@@ -85,41 +93,119 @@ def sample_output_lengths(count: int, mean_output_tokens: int, stddev_output_tok
     return [sample_random_positive_int(rng, mean_output_tokens, stddev_output_tokens) for _index in range(count)]
 
 
-def build_prompts(count: int, mean_input_tokens: int, stddev_input_tokens: int, mean_output_tokens: int,
-                  stddev_output_tokens: int, seed: int = 11111,
-                  token_count: Callable[[str], int] | None = None) -> list[Prompt]:
-    """``count`` prompts as LLMPerf builds them; ``token_count`` defaults to :func:`estimate_tokens`."""
-    counter = token_count or estimate_tokens
-    outputs = sample_output_lengths(count, mean_output_tokens, stddev_output_tokens, seed)
-    rng = random.Random(seed + 1)
-    lines = corpus_lines()
-    line_tokens = {line: max(counter(line), 1) for line in lines}
-    prompts = []
-    for max_tokens in outputs:
+class PrefixIndex:
+    """Texts seen so far, sorted: the longest prefix a new text shares with any of them is with a neighbour."""
+
+    def __init__(self) -> None:
+        self._sorted: list[str] = []
+
+    def __contains__(self, text: str) -> bool:
+        at = bisect.bisect_left(self._sorted, text)
+        return at < len(self._sorted) and self._sorted[at] == text
+
+    def add(self, text: str) -> int:
+        """Insert ``text``; return the length (characters) of its longest common prefix with an earlier text."""
+        at = bisect.bisect_left(self._sorted, text)
+        shared = max((_common_prefix(text, self._sorted[i]) for i in (at - 1, at) if 0 <= i < len(self._sorted)),
+                     default=0)
+        self._sorted.insert(at, text)
+        return shared
+
+
+def _common_prefix(a: str, b: str) -> int:
+    limit = min(len(a), len(b))
+    index = 0
+    while index < limit and a[index] == b[index]:
+        index += 1
+    return index
+
+
+class PromptPool:
+    """LLMPerf-shaped prompts on demand, each text handed out once.
+
+    Output lengths come from ``random.Random(seed)`` and line orders from ``random.Random(text_seed)``
+    (``seed + 1`` unless given), as :func:`build_prompts` always drew them. A text equal to one handed
+    out before is drawn again; prompts too short to differ raise ``ValueError`` instead of repeating.
+    """
+
+    MAX_REDRAWS = 200
+
+    def __init__(self, mean_input_tokens: int, stddev_input_tokens: int, mean_output_tokens: int,
+                 stddev_output_tokens: int, seed: int = 11111, token_count: Callable[[str], int] | None = None,
+                 text_seed: int | str | None = None) -> None:
+        self.mean_input_tokens = mean_input_tokens
+        self.stddev_input_tokens = stddev_input_tokens
+        self.mean_output_tokens = mean_output_tokens
+        self.stddev_output_tokens = stddev_output_tokens
+        self.counter = token_count or estimate_tokens
+        self._output_rng = random.Random(seed)
+        self._text_rng = random.Random(seed + 1 if text_seed is None else text_seed)
+        self._lines = corpus_lines()
+        self._line_tokens = {line: max(self.counter(line), 1) for line in self._lines}
+        self._seen = PrefixIndex()
+        self.handed_out = 0
+
+    def take(self) -> Prompt:
+        """The next prompt, never one handed out before by this pool."""
+        max_tokens = sample_random_positive_int(self._output_rng, self.mean_output_tokens, self.stddev_output_tokens)
+        for _attempt in range(self.MAX_REDRAWS):
+            text, target, parts = self._draw(max_tokens)
+            if text not in self._seen:
+                shared_chars = self._seen.add(text)
+                self.handed_out += 1
+                return Prompt(text=text, input_tokens=target, max_tokens=max_tokens,
+                              shared_prefix_tokens=_prefix_tokens(parts, shared_chars))
+        raise ValueError(f"no prompt of about {self.mean_input_tokens} tokens differs from the {self.handed_out} "
+                         "already sent: raise mean_input_tokens (or stddev_input_tokens) so prompts can differ")
+
+    def _draw(self, max_tokens: int) -> tuple[str, int, list[tuple[str, int]]]:
+        rng = self._text_rng
         head = PROMPT_HEAD.format(n=max_tokens)
-        head_tokens = counter(head)
-        target = sample_random_positive_int(rng, mean_input_tokens, stddev_input_tokens)
+        head_tokens = self.counter(head)
+        target = sample_random_positive_int(rng, self.mean_input_tokens, self.stddev_input_tokens)
         attempts = 0
         while target < head_tokens and attempts < 1000:
-            target = sample_random_positive_int(rng, mean_input_tokens, stddev_input_tokens)
+            target = sample_random_positive_int(rng, self.mean_input_tokens, self.stddev_input_tokens)
             attempts += 1
         target = max(target, head_tokens)
         remaining = target - head_tokens
-        order = lines[:]
+        order = self._lines[:]
         rng.shuffle(order)
-        parts = [head]
+        parts = [(head, head_tokens)]
         while remaining > 0:
             for line in order:
-                tokens = line_tokens[line]
+                tokens = self._line_tokens[line]
                 if remaining - tokens < 0:
                     # cut the last line in proportion to the tokens left, as LLMPerf cuts mid-line
-                    parts.append(line[: max(1, int(len(line) * remaining / tokens))])
+                    parts.append((line[: max(1, int(len(line) * remaining / tokens))], remaining))
                     remaining = 0
                     break
-                parts.append(line)
+                parts.append((line, tokens))
                 remaining -= tokens
-        prompts.append(Prompt(text="".join(parts), input_tokens=target, max_tokens=max_tokens))
-    return prompts
+        return "".join(text for text, _tokens in parts), target, parts
+
+
+def _prefix_tokens(parts: list[tuple[str, int]], chars: int) -> int:
+    """Tokens in the first ``chars`` characters: whole parts as counted, a cut part in proportion."""
+    tokens = 0
+    for text, count in parts:
+        if chars <= 0:
+            break
+        if chars >= len(text):
+            tokens += count
+        else:
+            tokens += int(count * chars / len(text))
+        chars -= len(text)
+    return tokens
+
+
+def build_prompts(count: int, mean_input_tokens: int, stddev_input_tokens: int, mean_output_tokens: int,
+                  stddev_output_tokens: int, seed: int = 11111,
+                  token_count: Callable[[str], int] | None = None) -> list[Prompt]:
+    """``count`` distinct prompts as LLMPerf builds them; ``token_count`` defaults to :func:`estimate_tokens`."""
+    pool = PromptPool(mean_input_tokens, stddev_input_tokens, mean_output_tokens, stddev_output_tokens, seed,
+                      token_count)
+    return [pool.take() for _index in range(count)]
 
 
 # -- correctness (LLMPerf's llm_correctness.py: numbers written as words) --------------------

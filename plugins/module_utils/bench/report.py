@@ -83,10 +83,13 @@ def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(7, 4))
         for label, values in per_level.items():
             if values[key]:
-                ax.hist(values[key], bins=30, alpha=0.5, label=label)
+                # one empirical CDF per level: levels stay readable where overlaid histograms hide each other
+                ordered = sorted(values[key])
+                ax.step(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], where="post", label=label)
         ax.set_xlabel(title)
-        ax.set_ylabel("requests")
-        ax.set_title(f"{title} distribution")
+        ax.set_ylabel("share of requests ≤ x")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{title}: CDF per level")
         if any(v[key] for v in per_level.values()):
             ax.legend()
         path = plot_dir / f"{key}_distribution.png"
@@ -125,6 +128,43 @@ def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
     return paths
 
 
+def _cache_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Prompt-cache share per level from the server's counters, warned where the shared prefix cannot explain it."""
+    rows, warnings, sources = [], [], set()
+    for level in summary["levels"]:
+        cache = level["summary"].get("prompt_cache") or {}
+        share, prefix = cache.get("share"), cache.get("shared_prefix_share")
+        connect = (level["summary"].get("connect_s") or {}).get("quantiles", {}).get("p50")
+        rows.append([level["label"], "not measured" if share is None else f"{share * 100:.1f}%",
+                     "—" if prefix is None else f"{prefix * 100:.1f}%",
+                     str(cache.get("prompt_tokens") or "—"), str(level["summary"].get("new_connections", "—")),
+                     _ms(connect)])
+        if cache.get("source"):
+            sources.add(cache["source"])
+        if cache.get("above_shared_prefix"):
+            warnings.append(f"{level['label']} ({share * 100:.1f}% cached, prefix explains {prefix * 100:.1f}%)")
+    if not rows:
+        return []
+    items: list[tuple[str, Any]] = [("h2", "Prompt cache and connections per level")]
+    items.append(("table", (["level", "prompt tokens cached", "shared prefix share", "prompt tokens",
+                             "new connections", "connect p50 ms"], rows)))
+    reasons = sorted({(lv["summary"].get("prompt_cache") or {}).get("not_measured", "") for lv in summary["levels"]}
+                     - {""})
+    notes = []
+    if sources:
+        notes.append("Counted by the server: " + "; ".join(sorted(sources)) + ", read just before and after each "
+                     "level's measured requests.")
+    if reasons:
+        notes.append("Not measured: " + "; ".join(reasons) + ".")
+    notes.append("Connect time is part of TTFT for the requests that opened a connection; warm-up opens one per "
+                 "user, so it should be rare.")
+    items.append(("p", " ".join(notes)))
+    if warnings:
+        items.append(("p", "WARNING: the server reused more of the prompts than their shared prefix explains at "
+                           + ", ".join(warnings) + ": TTFT there measures the prompt cache, not prefill."))
+    return items
+
+
 def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     """Report content as (kind, payload) items rendered to both Markdown and HTML."""
     meta = summary.get("metadata", {})
@@ -145,6 +185,13 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     slo = summary["levels"][0]["summary"]["slo"] if summary["levels"] else {}
     items.append(("p", "SLOs: " + ", ".join(f"{k} ≤ {v}" for k, v in slo.items() if v is not None)
                   if any(v is not None for v in slo.values()) else "No SLOs were set."))
+    items.extend(_cache_section(summary))
+    failed = [lv["label"] for lv in summary["levels"] if lv["summary"].get("mostly_failed")]
+    if failed:
+        items.append(("p", f"Mostly failed (more than half the requests errored; no SLO verdict, no capacity): "
+                           f"{', '.join(failed)}."))
+    if summary.get("error"):
+        items.append(("p", f"Run failed: {summary['error']}"))
     errors = {}
     for level in summary["levels"]:
         for code, count in level["summary"]["errors_by_code"].items():

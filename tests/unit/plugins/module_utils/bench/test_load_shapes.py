@@ -39,6 +39,28 @@ def test_closed_loop_keeps_n_users_busy_and_excludes_warmup(llm_server) -> None:
     assert events[-1]["p50_ttft_s"] > 0.05
 
 
+def test_warmup_opens_a_connection_for_every_user(llm_server) -> None:
+    # one warm-up request opens one connection; the other three users must not pay a connect in their TTFT
+    run = _run(llm_server.base_url, LoadShape(concurrency=4, max_requests=4, warmup_requests=1))
+    measured = [r for r in run.records if not r.warmup]
+    assert len(measured) == 4 and run.prewarmed == 3
+    assert [r.new_connection for r in measured] == [False] * 4
+
+
+def test_spec_source_is_called_once_per_request(llm_server) -> None:
+    async def main():
+        client = OpenAIClient(Endpoint(base_url=llm_server.base_url, model="m"))
+        counter = itertools.count()
+        try:
+            return await run_level(client, lambda: RequestSpec(prompt=f"p{next(counter)}", max_tokens=2), LoadShape(
+                concurrency=2, max_requests=5, warmup_requests=2))
+        finally:
+            await client.close()
+
+    run = asyncio.run(main())
+    assert sorted(r.index for r in run.records) == list(range(7))
+
+
 def test_duration_stop(llm_server) -> None:
     t0 = time.perf_counter()
     run = _run(llm_server.base_url, LoadShape(concurrency=2, duration_s=0.5))

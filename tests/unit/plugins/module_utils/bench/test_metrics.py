@@ -9,10 +9,12 @@ import pytest
 from ansible_collections.llmops.oke.plugins.module_utils.bench.client import RequestRecord
 from ansible_collections.llmops.oke.plugins.module_utils.bench.metrics import (
     SLO,
+    cache_counters,
     describe,
     llmperf_individual,
     llmperf_name,
     llmperf_summary,
+    prompt_cache_summary,
     quantile,
     summarize,
 )
@@ -96,11 +98,13 @@ def test_summary_throughput_goodput_and_error_rate() -> None:
 
 def test_llmperf_individual_follows_llmperf_definitions() -> None:
     rec = record(10.0, 10.5, [10.5, 10.6, 10.7, 10.8, 10.9], 10.92, out=5)
+    rec.stream_events = 7  # role chunk, 5 content chunks, usage chunk ([DONE] is not counted)
     entry = llmperf_individual(rec, run_start=9.0)
     assert set(entry) >= LLMPERF_INDIVIDUAL_KEYS
     assert entry["error_code"] is None
-    # LLMPerf: sum of time-to-next-token from the request start (0.9 s) / output tokens
-    assert entry["inter_token_latency_s"] == pytest.approx(0.9 / 5)
+    # LLMPerf (token_benchmark_ray.py): sum of time-to-next-token from the request start (0.9 s) divided by
+    # the client's tokens_received, one per SSE data line but [DONE]; not by the usage tokens (5)
+    assert entry["inter_token_latency_s"] == pytest.approx(0.9 / 7)
     assert entry["request_output_throughput_token_per_s"] == pytest.approx(5 / 0.92)
     assert entry["number_total_tokens"] == 15 and entry["start_time"] == pytest.approx(1.0)
     http = llmperf_individual(record(0, None, [], 0.1, error="http_500"), 0)
@@ -129,3 +133,64 @@ def test_llmperf_summary_has_llmperfs_flattened_keys() -> None:
 
 def test_llmperf_file_name() -> None:
     assert llmperf_name("meta-llama/Llama-2-7b-chat-hf", 550, 150) == "meta-llama-Llama-2-7b-chat-hf_550_150"
+
+
+def test_mostly_failed_level_meets_no_slo_whatever_slos_are_set() -> None:
+    ok = [record(0.0, 0.1, [0.1, 0.2], 0.2, out=2)]
+    failed = [record(0.0, None, [], 0.1, error="connection_reset") for _index in range(7)]
+    # 7 of 8 failed and no SLO set at all: the old verdict was slo_met True
+    summary = summarize(ok + failed, 0.0, 1.0, SLO())
+    assert summary["mostly_failed"] is True and summary["slo_met"] is False
+    assert summary["error_examples"] == {"connection_reset": ""}
+    half = summarize(ok + failed[:1], 0.0, 1.0, SLO())
+    assert half["mostly_failed"] is False and half["slo_met"] is True
+
+
+def test_connect_time_is_reported_apart_from_ttft() -> None:
+    fresh = record(0.0, 0.3, [0.3], 0.4, out=1)
+    fresh.new_connection, fresh.connected = True, 0.02
+    reused = record(1.0, 1.2, [1.2], 1.3, out=1)
+    reused.connected = 1.0
+    summary = summarize([fresh, reused], 0.0, 2.0, SLO())
+    assert summary["connect_s"]["count"] == 1 and summary["connect_s"]["mean"] == pytest.approx(0.02)
+
+
+# The real llama-server's /metrics (build 2e28c00f8bb16e58 in ~/.cache/llmops-oke, started with --metrics),
+# trimmed to the cache counters and one neighbour; values changed to a level's worth.
+LLAMA_METRICS = """# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed, excluding cached tokens
+# TYPE llamacpp:prompt_tokens_total counter
+llamacpp:prompt_tokens_total {processed}
+# HELP llamacpp:prompt_tokens_cached_total Number of prompt tokens reused from the cache
+# TYPE llamacpp:prompt_tokens_cached_total counter
+llamacpp:prompt_tokens_cached_total {cached}
+# HELP llamacpp:prompt_tokens_seconds Average prompt throughput in tokens/s
+# TYPE llamacpp:prompt_tokens_seconds gauge
+llamacpp:prompt_tokens_seconds 0
+"""
+
+
+def test_cache_share_from_llama_cpp_counters() -> None:
+    before = cache_counters(LLAMA_METRICS.format(processed=1000, cached=0))
+    after = cache_counters(LLAMA_METRICS.format(processed=1800, cached=200))
+    # the level looked up 800 + 200 tokens and reused 200: 20 %, above a 10 % shared prefix by more than the slack
+    result = prompt_cache_summary(before, after, 0.10)
+    assert result["share"] == pytest.approx(0.2) and result["prompt_tokens"] == 1000
+    assert result["above_shared_prefix"] is True
+    assert prompt_cache_summary(before, after, 0.18)["above_shared_prefix"] is False
+
+
+def test_cache_share_from_vllm_counters_summed_over_engines() -> None:
+    text = ('vllm:prefix_cache_queries_total{engine="0",model_name="m"} 300.0\n'
+            'vllm:prefix_cache_queries_total{engine="1",model_name="m"} 100.0\n'
+            'vllm:prefix_cache_hits_total{engine="0",model_name="m"} 40.0\n'
+            'vllm:prefix_cache_hits_total{engine="1",model_name="m"} 10.0\n')
+    counters = cache_counters(text)
+    assert counters["prompt_tokens"] == 400 and counters["cached_tokens"] == 50
+    zero = {"source": "s", "prompt_tokens": 0.0, "cached_tokens": 0.0}
+    assert prompt_cache_summary(zero, counters, None)["share"] == pytest.approx(0.125)
+
+
+def test_cache_share_not_measured_without_counters() -> None:
+    assert cache_counters("# nothing\nprocess_cpu_seconds_total 3\n") is None
+    result = prompt_cache_summary(None, None, 0.1, "/metrics unreachable (HTTP 404)")
+    assert result["share"] is None and result["not_measured"] == "/metrics unreachable (HTTP 404)"

@@ -15,6 +15,8 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.correctness impor
 )
 from ansible_collections.llmops.oke.plugins.module_utils.bench.prompts import (
     PRESETS,
+    PROMPT_HEAD,
+    PromptPool,
     build_prompts,
     correctness_prompt,
     estimate_tokens,
@@ -33,6 +35,50 @@ def test_prompts_hit_their_token_targets_with_the_given_counter() -> None:
     assert 285 <= mean_in <= 315
     assert build_prompts(5, 300, 30, 100, 10, seed=7, token_count=count_tokens)[0] == prompts[0]  # fixed seed
     assert build_prompts(5, 300, 30, 100, 10, seed=8, token_count=count_tokens)[0] != prompts[0]
+
+
+def test_pool_never_hands_out_a_text_twice_and_counts_the_shared_head() -> None:
+    pool = PromptPool(60, 0, 20, 0, seed=7, token_count=count_tokens, text_seed="run-a")
+    prompts = [pool.take() for _index in range(300)]
+    assert len({p.text for p in prompts}) == 300
+    head_tokens = count_tokens(PROMPT_HEAD.format(n=20))
+    # the first shares nothing with an earlier prompt; every later one at least LLMPerf's instruction head
+    assert prompts[0].shared_prefix_tokens == 0
+    assert all(head_tokens <= p.shared_prefix_tokens < p.input_tokens for p in prompts[1:])
+    # another run (text seed) draws other texts, with the same output lengths
+    other = PromptPool(60, 0, 20, 0, seed=7, token_count=count_tokens, text_seed="run-b")
+    assert other.take().text != prompts[0].text
+
+
+def test_pool_refuses_to_repeat_when_prompts_cannot_differ() -> None:
+    head_tokens = count_tokens(PROMPT_HEAD.format(n=20))
+    pool = PromptPool(head_tokens, 0, 20, 0, seed=7, token_count=count_tokens)  # nothing but the head fits
+    pool.take()
+    with pytest.raises(ValueError, match="raise mean_input_tokens"):
+        pool.take()
+
+
+def test_numbers_test_asks_distinct_numbers(make_server, monkeypatch) -> None:
+    server = make_server(ttft_s=0.001, itl_s=0.001)
+    prompts: list[str] = []
+    original = OpenAIClient.send
+
+    async def spy(self, spec, record=None, **kwargs):
+        prompts.append(spec.prompt)
+        return await original(self, spec, record, **kwargs)
+
+    monkeypatch.setattr(OpenAIClient, "send", spy)
+
+    async def main():
+        client = OpenAIClient(Endpoint(base_url=server.base_url, model="m"))
+        try:
+            # seed 3: LLMPerf's randint per request draws two repeats among 150
+            return await numbers_test(client, requests=150, concurrency=10, seed=3, max_tokens=4)
+        finally:
+            await client.close()
+
+    assert asyncio.run(main())["num_completed_requests"] == 150
+    assert len(prompts) == 150 and len(set(prompts)) == 150
 
 
 def test_estimate_fallback_and_presets() -> None:

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from test_metrics import LLMPERF_INDIVIDUAL_KEYS, LLMPERF_RESULT_KEYS
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench import __main__ as cli
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
+from ansible_collections.llmops.oke.plugins.module_utils.bench.client import OpenAIClient
 
 COLLECTIONS = Path(__file__).resolve().parents[5] / "build" / "collections"
 
@@ -56,6 +58,62 @@ def test_sweep_writes_the_whole_folder(llm_server, tmp_path) -> None:
     assert "| c3 | 6 | 0.0% |" in markdown and "cost per 1M output tokens" in markdown
     assert "plots/ttft_distribution.png" in (run_dir / "report.html").read_text()
     assert summary["report"]["markdown"].endswith("report.md")
+
+
+def test_no_prompt_is_sent_twice_in_a_run(llm_server, tmp_path, monkeypatch) -> None:
+    sent: list[tuple[str, str]] = []
+    original = OpenAIClient.send
+
+    async def spy(self, spec, record=None, **kwargs):
+        sent.append((spec.request_id, spec.prompt))
+        return await original(self, spec, record, **kwargs)
+
+    monkeypatch.setattr(OpenAIClient, "send", spy)
+    config = BenchmarkConfig.from_dict({
+        "base_url": llm_server.base_url, "model": "m", "concurrency": [1, 2, 4], "max_requests": 8,
+        "warmup_requests": 2, "mean_input_tokens": 60, "stddev_input_tokens": 10, "mean_output_tokens": 4,
+        "results_dir": str(tmp_path), "run_id": "fresh", "determinism_prompts": 2, "correctness_requests": 5,
+        "report": False,
+    })
+    summary = run_benchmark(config)
+    assert summary["status"] == "complete" and summary["metadata"]["collection_version"] == "0.1.0"
+    benchmark = [prompt for request_id, prompt in sent if request_id.startswith("fresh-")]
+    correctness = [prompt for request_id, prompt in sent if request_id.startswith("correctness-")]
+    assert len(benchmark) == 3 * (8 + 2) and len(correctness) == 5
+    # every measured and warm-up request, across the three levels, has its own prompt; so do the correctness ones
+    assert len(set(benchmark)) == len(benchmark) and len(set(correctness)) == len(correctness)
+    determinism = [prompt for request_id, prompt in sent if not request_id.startswith(("fresh-", "correctness-"))]
+    # the determinism test repeats its prompts by design, but never one the levels sent
+    assert len(set(determinism)) == 2 and not set(determinism) & set(benchmark)
+    # LLMPerf's shape kept: the instruction head is shared, so prefixes overlap; the synthetic server has no /metrics
+    for level in summary["levels"]:
+        cache = level["summary"]["prompt_cache"]
+        assert 0 < cache["shared_prefix_share"] < 0.5 and cache["share"] is None
+        assert cache["not_measured"] == "/metrics unreachable (HTTP 404)"
+    rows = list(csv.DictReader((tmp_path / "fresh" / "levels.csv").open()))
+    assert [r["level"] for r in rows] == ["c1", "c2", "c4"] and rows[0]["prompt_cache_share"] == "not measured"
+    # a second run against the same server (same seed) does not replay the first one either
+    sent_before = set(benchmark)
+    run_benchmark(BenchmarkConfig.from_dict({**config.public_dict(), "api_key": None, "run_id": "fresh2",
+                                             "headers": {}}))
+    again = {prompt for request_id, prompt in sent if request_id.startswith("fresh2-")}
+    assert again and not again & sent_before
+
+
+def test_a_run_with_no_successful_request_fails_naming_the_error(tmp_path, capsys) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = ["run", "--base-url", f"http://127.0.0.1:{port}", "--model", "m", "--concurrency", "2",
+            "--max-requests", "3", "--results-dir", str(tmp_path), "--run-id", "dead", "--tokenizer", "estimate",
+            "--no-report"]
+    assert cli.main(argv) == 1
+    summary = json.loads((tmp_path / "dead" / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert "no request succeeded" in summary["error"] and "connection_refused (3 of 3)" in summary["error"]
+    assert summary["levels"][0]["summary"]["slo_met"] is False
+    assert summary["capacity"]["max_concurrency_per_replica"] is None
+    assert "connection_refused" in capsys.readouterr().err
 
 
 def test_cli_report_and_compare(llm_server, tmp_path, capsys) -> None:
