@@ -289,7 +289,9 @@ run_dir:
   type: str
   sample: /srv/results/20261125T231500Z
 status:
-  description: C(complete), C(interrupted), C(failed) (no request succeeded; the module fails naming the dominant error), C(check_mode) when nothing ran, or C(valid) with O(validate_only=true).
+  description:
+    - C(complete), C(interrupted), C(failed) (no request succeeded; the module fails naming the dominant error),
+      C(check_mode) when nothing ran, or C(valid) with O(validate_only=true).
   returned: always
   type: str
   sample: complete

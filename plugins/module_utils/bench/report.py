@@ -231,7 +231,9 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
         d = summary["determinism"]
         items.append(("p", f"Determinism at temperature 0: {'holds' if d['deterministic'] else 'does NOT hold'} "
                            f"({d['stream_mismatches']} streamed≠non-streamed, {d['repeat_mismatches']} "
-                           f"repeat mismatches over {d['num_prompts']} prompts)."))
+                           f"repeat mismatches over {d['num_prompts']} prompts; the first, uncached prefill of a "
+                           f"prompt differed from the later answers {d.get('first_prefill_mismatches', 0)} "
+                           "times, not judged)."))
     items.append(("h2", "Plots"))
     for key in ("ttft_distribution", "itl_distribution", "throughput_vs_concurrency", "p95_latency_vs_concurrency"):
         items.append(("img", (key.replace("_", " "), f"plots/{key}.png")))
