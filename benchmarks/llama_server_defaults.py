@@ -60,7 +60,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.client import (  
 )
 from ansible_collections.llmops.oke.plugins.module_utils.bench.load import LoadShape, run_level  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.bench.metrics import summarize  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.bench.prompts import build_prompts  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.bench.prompts import PromptPool  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import ensure_model  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.llama_cpp_args import build_server_args  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import (  # noqa: E402
@@ -158,8 +158,14 @@ class RoleServer:
         self._play("absent")
 
 
+# One pool for the whole script: no prompt is sent twice, to any server, in any round, so a server's prompt
+# cache (a unified KV cache lets any slot reuse what another cached) cannot answer for prefill. The time
+# joins the seed so a rerun against a server left up does not replay either.
+POOL = PromptPool(INPUT_TOKENS, 0, OUTPUT_TOKENS, 0, seed=11111, text_seed=f"defaults:{time.time_ns()}")
+
+
 async def measure(port: int, concurrency: int, requests: int, seed: int) -> dict[str, Any]:
-    prompts = build_prompts(requests, INPUT_TOKENS, 0, OUTPUT_TOKENS, 0, seed=seed)
+    prompts = [POOL.take() for _index in range(requests)]
     specs = [RequestSpec(prompt=p.text, max_tokens=OUTPUT_TOKENS, input_tokens=p.input_tokens, temperature=0.0,
                          request_id=f"c{concurrency}-{i}") for i, p in enumerate(prompts)]
     client = OpenAIClient(Endpoint(base_url=f"http://{HOST}:{port}/v1", model="llama", request_timeout_s=600,
@@ -218,7 +224,7 @@ def _sweep_name(point: dict[str, int]) -> str:
     return ",".join(f"{k}={v}" for k, v in point.items())
 
 
-def run(rounds: int, output: Path) -> dict[str, Any]:
+def run(rounds: int, output: Path, kv_only: bool = False) -> dict[str, Any]:
     started = time.monotonic()
     cache = cache_root()
     binary = ensure_llama_server(cache)
@@ -228,12 +234,14 @@ def run(rounds: int, output: Path) -> dict[str, Any]:
                     "loadavg_at_start": os.getloadavg()},
         "binary": binary["path"], "model": model["path"], "model_size_bytes": model["size_bytes"],
         "model_parameters": model["parameter_count"], "input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS,
-        "rounds": rounds,
+        "rounds": rounds, "prompts": "fresh: no prompt sent twice in the run (PromptPool)",
+        "kv_only": kv_only,
     }
+    sweep_points = [p for p in SWEEP if not kv_only or (p["threads"], p["parallel"], p["batch_size"]) == (0, 8, 0)]
     with tempfile.TemporaryDirectory(prefix="llama-bench-") as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
         sweep_servers: dict[str, int] = {}
-        for index, point in enumerate(SWEEP):
+        for index, point in enumerate(sweep_points):
             port = BASE_PORT + 10 + index
             args = build_server_args({"model": model["path"], "host": HOST, "port": port, "metrics": True,
                                       "ctx_size_per_slot": 1024, **point})
@@ -242,8 +250,10 @@ def run(rounds: int, output: Path) -> dict[str, Any]:
         for port in sweep_servers.values():
             warm_up(port)
         sweep = rounds_over(sweep_servers, [(SWEEP_CONCURRENCY, SWEEP_CONCURRENCY)], rounds)
-        results["sweep"] = [{**point, **sweep[_sweep_name(point)][SWEEP_CONCURRENCY]} for point in SWEEP]
+        results["sweep"] = [{**point, **sweep[_sweep_name(point)][SWEEP_CONCURRENCY]} for point in sweep_points]
         stack.close()
+        if kv_only:
+            return _write(results, started, output)
 
         stock_args = ["--model", model["path"], "--host", HOST, "--port", str(BASE_PORT)]
         stock = stack.enter_context(StockServer(binary["path"], stock_args, work / "stock.log", BASE_PORT))
@@ -259,6 +269,10 @@ def run(rounds: int, output: Path) -> dict[str, Any]:
                                                                   for c, _levels in plan]},
         }
     results["single_stream_decode_tok_s"] = _single_stream(results)
+    return _write(results, started, output)
+
+
+def _write(results: dict[str, Any], started: float, output: Path) -> dict[str, Any]:
     results["machine"]["loadavg_at_end"] = os.getloadavg()
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -281,6 +295,8 @@ def _default(value: int) -> str:
 
 
 def render_markdown(results: dict[str, Any]) -> str:
+    if results.get("kv_only"):
+        return _kv_markdown(results)
     stock = {row["concurrency"]: row for row in results["comparison"]["stock"]["levels"]}
     role = {row["concurrency"]: row for row in results["comparison"]["role_defaults"]["levels"]}
     load = results["machine"]
@@ -334,6 +350,33 @@ def render_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _kv_markdown(results: dict[str, Any]) -> str:
+    load = results["machine"]
+    rows = {row["kv_unified"]: row for row in results["sweep"]}
+    lines = [
+        "# llama.cpp unified KV cache or not, on fresh prompts",
+        "",
+        f"Recorded by `benchmarks/llama_server_defaults.py --kv-only --rounds {results['rounds']}` in "
+        f"{results['elapsed_s']} s on a shared {load['cpus']}-CPU VM ({load['platform']}); load average "
+        f"{load['loadavg_at_start'][0]:.1f} at the start, {load['loadavg_at_end'][0]:.1f} at the end (up to 8 "
+        "helpers' builds and tests ran on the same 2 cores meanwhile: absolute figures are low and noisy; the "
+        "two servers were up side by side and visited in rotating order, so the load hit both alike).",
+        f"Model: the generated demo GGUF (`{Path(results['model']).name}`). Workload: closed loop, concurrency "
+        f"{SWEEP_CONCURRENCY}, {results['input_tokens']} input / {results['output_tokens']} output tokens "
+        "(ignore_eos), threads and batch at llama-server's defaults, 8 slots of 1024 tokens; every prompt of the "
+        "run is new (no replay), so no slot can answer from a prompt another slot cached.",
+        "",
+        "| unified KV | out tok/s (median) | per round | TTFT p50 s | TTFT p95 s | ITL p50 s | errors |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for unified in (True, False):
+        row = rows[unified]
+        lines.append(f"| {'yes' if unified else 'no'} | {row['output_tok_s']:.1f} | "
+                     f"{', '.join(str(v) for v in row['output_tok_s_per_round'])} | {row['ttft_p50_s']} | "
+                     f"{row['ttft_p95_s']} | {row['itl_p50_s']} | {row['errors']} |")
+    return "\n".join(lines) + "\n"
+
+
 def _terminate(signum: int, _frame: object) -> None:
     # Turn SIGTERM into an exception so the context managers stop every server they started.
     raise SystemExit(128 + signum)
@@ -342,11 +385,14 @@ def _terminate(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="rounds per measurement (median reported)")
-    parser.add_argument("--output", type=Path,
-                        default=REPO_ROOT / "benchmarks" / "results" / "llama_server_defaults.md")
+    parser.add_argument("--kv-only", action="store_true",
+                        help="only unified KV on/off at concurrency 8 (small enough for a loaded machine)")
+    parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
+    name = "llama_server_kv_unified.md" if args.kv_only else "llama_server_defaults.md"
+    args.output = args.output or REPO_ROOT / "benchmarks" / "results" / name
     signal.signal(signal.SIGTERM, _terminate)
-    run(args.rounds, args.output)
+    run(args.rounds, args.output, args.kv_only)
     print(args.output.read_text())
     return 0
 
