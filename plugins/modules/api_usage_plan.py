@@ -85,6 +85,12 @@ options:
   defined_tags:
     description: Defined tags by namespace (the whole set).
     type: dict
+  remove_all_entitlements:
+    description:
+      - Allow O(entitlements=[]) on an existing plan, which removes every entitlement (its subscribers can then
+        call nothing). Without it, an empty list on an existing plan fails before any change.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -142,6 +148,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
         }},
         "target_deployment_ids": {"type": "list", "elements": "str", "default": []},
     }},
+    "remove_all_entitlements": {"type": "bool", "default": False},
 }
 
 
@@ -218,6 +225,13 @@ class UsagePlan(ApiGatewayResource):
             "entitlements": entitlements,
             **self.tags(),
         })
+
+    def desired_for_existing(self, desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        if self.params.get("entitlements") == [] and current.get("entitlements") and \
+                not self.params["remove_all_entitlements"]:
+            self.module.fail_json(msg=f"Refusing to remove every entitlement of {self.describe(current)}: "
+                                      "entitlements is empty; set remove_all_entitlements=true to mean it.")
+        return desired
 
     def check_creatable(self, desired: dict[str, Any]) -> None:
         if not desired.get("entitlements"):

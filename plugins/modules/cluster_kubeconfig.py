@@ -193,6 +193,10 @@ def main() -> None:
         module.fail_json(msg=f"Invalid options for cluster_kubeconfig: cluster_id must be an OCID of a cluster, "
                              f"got '{params['cluster_id']}'.")
     dest = params["dest"]
+    for option, path in (("dest", dest), ("helper_path", params.get("helper_path"))):
+        if path and os.path.isdir(path):
+            module.fail_json(msg=f"{option} must be a file path, not the directory {path}: name the file to write, "
+                                 f"such as {os.path.join(path, 'oke.yaml' if option == 'dest' else 'oke-token.py')}.")
     if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
         module.fail_json(msg=f"Cannot write the kubeconfig of cluster {params['cluster_id']}: the directory of "
                              f"{dest} does not exist.")

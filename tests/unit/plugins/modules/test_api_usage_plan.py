@@ -121,3 +121,13 @@ def test_quota_choices_are_the_sdk_models_values(run_oci_module, oci_emulator, d
     created = assert_ok(run_oci_module("api_usage_plan", **weekly))
     assert created["usage_plan"]["entitlements"][0]["quota"]["unit"] == "WEEK"
     assert assert_ok(run_oci_module("api_usage_plan", **weekly))["changed"] is False
+
+
+def test_empty_entitlements_on_an_existing_plan_need_an_explicit_word(run_oci_module, oci_emulator, deployment):
+    """Issue 16: entitlements: [] on an existing plan would remove every entitlement; refused unless said plainly."""
+    assert_ok(run_oci_module("api_usage_plan", **plan_options(deployment["id"])))
+    oci_emulator.reset_counts()
+    refused = run_oci_module("api_usage_plan", **plan_options(deployment["id"], entitlements=[]))
+    assert refused["failed"] is True and "remove_all_entitlements=true" in refused["msg"], refused["msg"]
+    assert oci_emulator.write_calls() == 0
+    assert len(live_items(oci_emulator, "UsagePlan")[0]["entitlements"]) == 1

@@ -93,6 +93,9 @@ def test_errors_are_sentences(run_oci_module, oci_emulator, tmp_path):
     assert bad["failed"] is True and "cluster_id must be an OCID" in bad["msg"]
     missing_dir = run_oci_module("cluster_kubeconfig", cluster_id=FIXTURE_CLUSTER_ID, dest=str(tmp_path / "no" / "k"))
     assert missing_dir["failed"] is True and "does not exist" in missing_dir["msg"]
+    directory = run_oci_module("cluster_kubeconfig", cluster_id=FIXTURE_CLUSTER_ID, dest=str(tmp_path))
+    assert directory["failed"] is True and "Errno" not in directory["msg"]
+    assert directory["msg"].startswith(f"dest must be a file path, not the directory {tmp_path}:"), directory["msg"]
     assert sum(oci_emulator.calls.values()) == 0
     unknown = run_oci_module("cluster_kubeconfig", cluster_id="ocid1.cluster.oc1.iad.aaaamissing",
                              dest=str(tmp_path / "k"))
