@@ -243,9 +243,10 @@ def llmperf_name(model: str, mean_input_tokens: int, mean_output_tokens: int) ->
 # tokens" and "# HELP llamacpp:prompt_tokens_cached_total Number of prompt tokens reused from the cache".
 LLAMACPP_PROCESSED = "llamacpp:prompt_tokens_total"
 LLAMACPP_CACHED = "llamacpp:prompt_tokens_cached_total"
-# vLLM v1 as pinned (v0.11.0; vllm/v1/metrics/loggers.py, PrometheusStatLogger): Counters
-# "vllm:prefix_cache_queries" and "vllm:prefix_cache_hits", in tokens; prometheus_client exposes counters with
-# a _total suffix, one series per engine and model name (summed here).
+# vLLM v1 as pinned by the vllm role (v0.34.0's sdist, vllm/v1/metrics/loggers.py, PrometheusStatLogger; the
+# same in v0.11.0): Counters "vllm:prefix_cache_queries" ("in terms of number of queried tokens") and
+# "vllm:prefix_cache_hits" ("number of cached tokens"); prometheus_client exposes counters with a _total
+# suffix, one series per engine and model name (summed here). The external (KV connector) pair is not counted.
 VLLM_QUERIES = "vllm:prefix_cache_queries_total"
 VLLM_HITS = "vllm:prefix_cache_hits_total"
 
