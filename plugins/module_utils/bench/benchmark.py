@@ -231,12 +231,15 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
             async def read_before(counters: dict[str, Any] = counters) -> None:
                 counters["before"] = await _read_cache_counters(client)
 
+            window_start = time.time()
             level = await run_level(client, next_spec, shape, stop_event, progress,
                                     level_info={"level": label, "concurrency": shape.concurrency},
                                     before_measure=read_before)
             counters["after"] = await _read_cache_counters(client)
             cache = _level_cache(level, sent, counters)
             summary["levels"].append(_write_level(run_dir, name, label, level, summary["metadata"], slo, cache))
+            # Wall-clock span of the level (warmup included), to line it up with Prometheus's samples.
+            summary["levels"][-1]["window"] = {"start_unix": window_start, "end_unix": time.time()}
         if not stop_event.is_set() and config.correctness_requests:
             summary["correctness"] = await numbers_test(client, config.correctness_requests,
                                                         min(10, config.correctness_requests), config.seed)

@@ -81,11 +81,17 @@ def recommended_hpa_target(max_concurrency: int, server_slots: int | None = None
     """HPA average-value targets per pod from the SLO-meeting concurrency.
 
     In-flight requests per pod target = floor(max_concurrency x utilization) (at least 1). For a
-    queue-depth metric (waiting requests only, e.g. vLLM's ``num_requests_waiting``) the target is
-    that minus the server's parallel slots, at least 1 so the HPA still reacts.
+    queue-depth metric (waiting requests only: vLLM's ``num_requests_waiting``, llama.cpp's
+    ``requests_deferred``) the target is the queue one pod holds at that concurrency,
+    ``max_concurrency - server_slots``, at least 1 so the HPA still reacts: the HPA then leaves a
+    pod alone at every load that met the SLOs (ratio <= 1, inside its 10% tolerance) and adds pods
+    at the first load that did not. Scaling the in-flight count down by ``utilization`` before
+    subtracting the slots (the earlier derivation) put the target below the queue the pod served
+    within its SLOs, so the HPA added replicas the SLOs did not need; the local demo's replay
+    against the real server and Prometheus checks this (tests/integration/test_observe_local.py).
     """
     in_flight = max(1, math.floor(max_concurrency * utilization))
-    queue = max(1, in_flight - server_slots) if server_slots else in_flight
+    queue = max(1, max_concurrency - server_slots) if server_slots else in_flight
     return {
         "in_flight_per_pod": in_flight,
         "queue_depth_per_pod": queue,

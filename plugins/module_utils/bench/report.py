@@ -290,6 +290,13 @@ def render_report(run_dir: str | Path) -> dict[str, str]:
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     paths = _plots(run_dir, summary) if summary["levels"] else {}
     items = _sections(summary)
+    scaling_path = run_dir / "scaling.json"
+    if scaling_path.exists():
+        from .prom_sampler import scaling_section
+
+        # Beside the load levels, before the plots: what the HPA would have done during this run.
+        at = next((i for i, item in enumerate(items) if item == ("h2", "Plots")), len(items))
+        items[at:at] = scaling_section(json.loads(scaling_path.read_text(encoding="utf-8")))
     atomic_write_text(run_dir / "report.md", to_markdown(items))
     atomic_write_text(run_dir / "report.html", to_html(items, f"Benchmark {summary['run_id']}"))
     paths.update({"markdown": str(run_dir / "report.md"), "html": str(run_dir / "report.html")})
