@@ -234,6 +234,40 @@ options:
         (the benchmark role sets C(benchmark_), so a bad O(max_requests) is reported as C(benchmark_max_requests)).
     type: str
     default: ''
+  engine:
+    description:
+      - V(builtin) runs this collection's engine. V(llmperf) runs upstream LLMPerf (pinned commit) here,
+        C(token_benchmark_ray.py) per concurrency level and C(llm_correctness.py) when O(correctness_requests>0),
+        in a cached environment of its own, and imports its files into the run folder (raw folders under
+        C(llmperf/)). V(crosscheck) runs both on the same endpoint and workload, the LLMPerf run in
+        C(<run_id>-llmperf/), and adds C(crosscheck.json), C(crosscheck.md) and a report section to the run folder.
+      - V(llmperf) and V(crosscheck) run closed-loop levels only and need O(max_requests).
+    type: str
+    choices: [builtin, llmperf, crosscheck]
+    default: builtin
+  llmperf_archive:
+    description: LLMPerf source archive at the pinned commit, an https URL (GitHub or a mirror), a file URL or a path.
+    type: str
+    default: https://github.com/ray-project/llmperf/archive/f1d6bed47e4501b0e371082b41601b59ab55269f.tar.gz
+  llmperf_archive_sha256:
+    description: sha256 of O(llmperf_archive); the default is the pinned commit's C(git archive).
+    type: str
+    default: a18cba027cda130c3f38f2d2323b9f9544f3bc663d1354737b6e9513abf5829b
+  llmperf_index_url:
+    description: A PyPI mirror for LLMPerf's environment (empty uses pip's configuration).
+    type: str
+    default: ""
+  llmperf_tokenizer:
+    description:
+      - V(demo) when the served model is this collection's generated demo model (default parameters): LLMPerf
+        counts tokens with that model's own vocabulary, written as the tokenizer LLMPerf loads and resolved offline.
+      - V(hub) leaves LLMPerf its hub tokenizer C(hf-internal-testing/llama-tokenizer), which needs the hub reachable.
+    type: str
+    choices: [hub, demo]
+    default: hub
+  cache_dir:
+    description: Cache root for LLMPerf's environment (default C(~/.cache/llmops-oke) or C($LLMOPS_CACHE)).
+    type: path
 attributes:
   check_mode:
     description: Nothing is sent and nothing is written; the result says a run would happen.
@@ -341,6 +375,15 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.job_import import import_job_results
 from ansible_collections.llmops.oke.plugins.module_utils.bench.options import OptionError, module_argument_spec
 from ansible_collections.llmops.oke.plugins.module_utils.bench.report import text_table
+from ansible_collections.llmops.oke.plugins.module_utils.bench.llmperf_runner import (
+    DEMO_VOCAB_SIZE,
+    LLMPERF_ARCHIVE_SHA256,
+    LLMPERF_ARCHIVE_URL,
+    LlmperfError,
+    LlmperfOptions,
+    run_crosscheck,
+    run_llmperf_engine,
+)
 
 ENGINE_OPTIONS = tuple(module_argument_spec())
 MODULE_OPTIONS = dict(
@@ -350,6 +393,12 @@ MODULE_OPTIONS = dict(
     import_from=dict(type="path"),
     validate_only=dict(type="bool", default=False),
     variable_prefix=dict(type="str", default=""),
+    engine=dict(type="str", choices=["builtin", "llmperf", "crosscheck"], default="builtin"),
+    llmperf_archive=dict(type="str", default=LLMPERF_ARCHIVE_URL),
+    llmperf_archive_sha256=dict(type="str", default=LLMPERF_ARCHIVE_SHA256),
+    llmperf_index_url=dict(type="str", default=""),
+    llmperf_tokenizer=dict(type="str", choices=["hub", "demo"], default="hub"),
+    cache_dir=dict(type="path"),
 )
 
 
@@ -393,6 +442,11 @@ def main():
     except OptionError as error:
         module.fail_json(msg="llm_benchmark: {}; nothing was sent or written".format(
             error.message(params["variable_prefix"])))
+    if params["engine"] != "builtin" and not params["import_from"] and (config.mode != "closed"
+                                                                        or not config.max_requests):
+        module.fail_json(msg="llm_benchmark: {0}engine={1} runs LLMPerf, which takes closed-loop levels and a "
+                             "request count: set {0}mode=closed and {0}max_requests; nothing was sent or written".format(
+                                 params["variable_prefix"], params["engine"]))
     if params["validate_only"]:
         module.exit_json(changed=False, run_dir=run_dir, status="valid")
 
@@ -418,9 +472,18 @@ def main():
     try:
         if params["import_from"]:
             summary = import_job_results(params["import_from"], config)
-        else:
+        elif params["engine"] == "builtin":
             summary = run_benchmark(config, progress=progress)
-    except (OSError, ValueError, KeyError) as error:
+        else:
+            llmperf = LlmperfOptions(archive_url=params["llmperf_archive"],
+                                     archive_sha256=params["llmperf_archive_sha256"],
+                                     index_url=params["llmperf_index_url"], cache_dir=params["cache_dir"],
+                                     demo_vocab_size=DEMO_VOCAB_SIZE if params["llmperf_tokenizer"] == "demo" else 0)
+            if params["engine"] == "llmperf":
+                summary = run_llmperf_engine(config, llmperf)
+            else:
+                summary = run_crosscheck(config, llmperf, lambda cfg: run_benchmark(cfg, progress=progress))
+    except (OSError, ValueError, KeyError, LlmperfError) as error:
         module.fail_json(msg="llm_benchmark against {}: {}".format(params["base_url"], error), run_dir=run_dir)
     finish(module, summary, run_dir, changed=True)
 

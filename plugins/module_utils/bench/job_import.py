@@ -112,7 +112,8 @@ def import_llmperf(source: str | Path, config: BenchmarkConfig) -> dict[str, Any
     run_dir = Path(config.results_dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     name = config.name or llmperf_name(config.model, config.mean_input_tokens, config.mean_output_tokens)
-    metadata = _metadata(config, name, LLMPERF_TOKEN_METHOD)
+    run_record = _llmperf_run_record(source)
+    metadata = _metadata(config, name, run_record.get("tokenizer") or LLMPERF_TOKEN_METHOD)
     metadata["engine"] = "llmperf"
     slo = config.slo()
     levels = []
@@ -137,8 +138,36 @@ def import_llmperf(source: str | Path, config: BenchmarkConfig) -> dict[str, Any
     summary: dict[str, Any] = {"schema": SCHEMA, "run_id": run_id, "name": name, "status": "complete",
                                "started_at": now, "finished_at": now, "metadata": metadata, "levels": levels,
                                "capacity": _capacity(config, levels), "run_dir": str(run_dir)}
+    correctness = _llmperf_correctness(source, run_dir)
+    if correctness:
+        summary["correctness"] = correctness
     atomic_write_json(run_dir / "summary.json", summary)
     return _with_report(summary, run_dir, config)
+
+
+def _llmperf_run_record(source: str | Path) -> dict[str, Any]:
+    """``llmperf_run.json`` that the controller runner writes beside LLMPerf's folders ({} from a Job)."""
+    path = Path(source) / "llmperf_run.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _llmperf_correctness(source: str | Path, run_dir: Path) -> dict[str, Any] | None:
+    """LLMPerf's llm_correctness.py summary (kept byte for byte in the run folder), when it ran."""
+    folder = Path(source) / "correctness"
+    if not folder.is_dir():
+        return None
+    summary_path = _one_file(folder, "_summary.json")
+    individual_path = _one_file(folder, "_individual_responses.json")
+    for path in (summary_path, individual_path):
+        shutil.copyfile(path, run_dir / path.name)
+    upstream = json.loads(summary_path.read_text(encoding="utf-8"))
+    results = {key[len("results_"):] if key.startswith("results_") else key: value for key, value in upstream.items()}
+    keys = ("num_mismatched_requests", "number_errors", "num_completed_requests", "mismatch_rate", "error_rate")
+    missing = [key for key in keys if key not in results]
+    if missing:
+        raise ValueError(f"{summary_path}: LLMPerf's correctness summary lacks {', '.join(missing)}")
+    return {key: float(results[key]) if "rate" in key else int(float(results[key])) for key in keys} | {
+        "source": "llmperf llm_correctness.py", "file": str(run_dir / summary_path.name)}
 
 
 def import_run_folder(source: str | Path, config: BenchmarkConfig) -> dict[str, Any]:

@@ -165,6 +165,21 @@ def _cache_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     return items
 
 
+def _crosscheck_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Builtin engine beside LLMPerf (engine=crosscheck): both engines' figures, then the differences split."""
+    check = summary.get("crosscheck")
+    if not check:
+        return []
+    from .crosscheck import crosscheck_tables
+
+    items: list[tuple[str, Any]] = [
+        ("h2", "Cross-check: builtin engine vs LLMPerf"),
+        ("p", f"Token counts: builtin — {check['tokenizers']['builtin']}; LLMPerf — {check['tokenizers']['llmperf']}.")]
+    items.extend(("table", table) for table in crosscheck_tables(check))
+    items.append(("p", " ".join(f"{name}: {text}." for name, text in check["definitions"].items())))
+    return items
+
+
 def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     """Report content as (kind, payload) items rendered to both Markdown and HTML."""
     meta = summary.get("metadata", {})
@@ -234,6 +249,7 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
                            f"repeat mismatches over {d['num_prompts']} prompts; the first, uncached prefill of a "
                            f"prompt differed from the later answers {d.get('first_prefill_mismatches', 0)} "
                            "times, not judged)."))
+    items.extend(_crosscheck_section(summary))
     items.append(("h2", "Plots"))
     for key in ("ttft_distribution", "itl_distribution", "throughput_vs_concurrency", "p95_latency_vs_concurrency"):
         items.append(("img", (key.replace("_", " "), f"plots/{key}.png")))
