@@ -259,7 +259,7 @@ options:
     default: ""
   llmperf_tokenizer:
     description:
-      - V(demo) when the served model is this collection's generated demo model (default parameters): LLMPerf
+      - V(demo) when the served model is this collection's generated demo model (default parameters); LLMPerf
         counts tokens with that model's own vocabulary, written as the tokenizer LLMPerf loads and resolved offline.
       - V(hub) leaves LLMPerf its hub tokenizer C(hf-internal-testing/llama-tokenizer), which needs the hub reachable.
     type: str
@@ -373,8 +373,6 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import 
     run_benchmark,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.bench.job_import import import_job_results
-from ansible_collections.llmops.oke.plugins.module_utils.bench.options import OptionError, module_argument_spec
-from ansible_collections.llmops.oke.plugins.module_utils.bench.report import text_table
 from ansible_collections.llmops.oke.plugins.module_utils.bench.llmperf_runner import (
     DEMO_VOCAB_SIZE,
     LLMPERF_ARCHIVE_SHA256,
@@ -384,6 +382,8 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.llmperf_runner im
     run_crosscheck,
     run_llmperf_engine,
 )
+from ansible_collections.llmops.oke.plugins.module_utils.bench.options import OptionError, module_argument_spec
+from ansible_collections.llmops.oke.plugins.module_utils.bench.report import text_table
 
 ENGINE_OPTIONS = tuple(module_argument_spec())
 MODULE_OPTIONS = dict(
@@ -442,11 +442,11 @@ def main():
     except OptionError as error:
         module.fail_json(msg="llm_benchmark: {}; nothing was sent or written".format(
             error.message(params["variable_prefix"])))
-    if params["engine"] != "builtin" and not params["import_from"] and (config.mode != "closed"
-                                                                        or not config.max_requests):
+    llmperf_runs = params["engine"] != "builtin" and not params["import_from"]
+    if llmperf_runs and (config.mode != "closed" or not config.max_requests):
         module.fail_json(msg="llm_benchmark: {0}engine={1} runs LLMPerf, which takes closed-loop levels and a "
-                             "request count: set {0}mode=closed and {0}max_requests; nothing was sent or written".format(
-                                 params["variable_prefix"], params["engine"]))
+                             "request count: set {0}mode=closed and {0}max_requests; nothing was sent or "
+                             "written".format(params["variable_prefix"], params["engine"]))
     if params["validate_only"]:
         module.exit_json(changed=False, run_dir=run_dir, status="valid")
 
