@@ -105,6 +105,16 @@ def test_second_run_is_zero_writes_with_what_a_real_run_meets(emulator_and_ident
     assert pools["gpu-a10"]["nodeConfigDetails"]["size"] == 3  # the autoscaler's, not the inventory's 1
 
 
+def test_one_bad_pool_creates_nothing(emulator_and_identity, tmp_path: Path) -> None:
+    """A bad GPU pool size used to fail after the CPU pool was created (issue 16): now nothing is written."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("provision.yml", emulator, identity, tmp_path, extra_vars={"oke_node_pools_gpu_size": -1})
+    assert run.returncode != 0 and "oke_node_pools_gpu_size must be 0 or more, got -1" in run.output, \
+        run.output[-4000:]
+    assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
+
+
 def test_jwt_choice_and_missing_settings(emulator_and_identity, tmp_path: Path) -> None:
     emulator, identity = emulator_and_identity
     emulator.reset()

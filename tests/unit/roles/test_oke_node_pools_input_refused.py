@@ -1,0 +1,48 @@
+"""oke_node_pools role: every bad pool setting is refused in one preflight step, all pools at once (issue 16).
+
+No OCI endpoint is configured here (OCI_CONFIG_FILE names a missing file): a bad value that slipped past the
+preflight would end in the first module's configuration error, which does not name the variable. That no pool
+is created is counted by the OCI emulator in tests/integration/test_provision_playbook.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bad_input_support import run_cases
+
+BASE = {"oke_node_pools_compartment_id": "ocid1.compartment.oc1..aaaaaaaaexample",
+        "oke_node_pools_cluster_id": "ocid1.cluster.oc1.iad.aaaaaaaaexample",
+        "oke_node_pools_worker_subnet_id": "ocid1.subnet.oc1.iad.aaaaaaaaexample",
+        "oke_node_pools_ad_names": ["Uocm:US-ASHBURN-AD-1"]}
+TABLE = [
+    ("oke_node_pools_gpu_size", {"oke_node_pools_gpu_size": -1}),
+    ("oke_node_pools_cpu_size", {"oke_node_pools_cpu_size": -3}),
+    ("oke_node_pools_cpu_ocpus", {"oke_node_pools_cpu_ocpus": 0}),
+    ("oke_node_pools_cpu_memory_in_gbs", {"oke_node_pools_cpu_memory_in_gbs": 0}),
+    ("oke_node_pools_gpu_boot_volume_size_in_gbs", {"oke_node_pools_gpu_boot_volume_size_in_gbs": 20}),
+    ("oke_node_pools_cpu_boot_volume_size_in_gbs", {"oke_node_pools_cpu_boot_volume_size_in_gbs": 49}),
+    ("oke_node_pools_gpu_autoscaler_min", {"oke_node_pools_gpu_autoscaler_min": 5}),  # above max 4
+    ("oke_node_pools_cpu_autoscaler_max", {"oke_node_pools_cpu_autoscaler_max": 0}),
+]
+
+
+def test_each_bad_pool_setting_fails_in_the_preflight_naming_the_variable(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("OCI_AUTH_TYPE", "api_key")
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(tmp_path / "no-oci-config"))
+    cases = {variable: {**BASE, **bad} for variable, bad in TABLE}
+    cases["both pools at once"] = {**BASE, "oke_node_pools_gpu_size": -1, "oke_node_pools_cpu_ocpus": 0}
+    cases["disabled pool not checked"] = {**BASE, "oke_node_pools_gpu_enabled": False,
+                                          "oke_node_pools_gpu_size": -1}
+    cases["valid"] = BASE
+    outcomes = run_cases("oke_node_pools", cases, tmp_path)
+    for variable, _bad in TABLE:
+        assert outcomes[variable]["failed"], variable
+        assert variable in outcomes[variable]["message"], outcomes[variable]["message"]
+    both = outcomes["both pools at once"]["message"]
+    assert "oke_node_pools_gpu_size" in both and "oke_node_pools_cpu_ocpus" in both, both
+    # Valid settings (and a disabled pool's) pass the preflight and fail only at the first OCI call.
+    for case in ("valid", "disabled pool not checked"):
+        message = outcomes[case]["message"]
+        assert outcomes[case]["failed"] and "no-oci-config" in message, message
+        assert not any(variable in message for variable, _bad in TABLE), message
