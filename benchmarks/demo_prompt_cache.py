@@ -12,7 +12,8 @@ reused from the cache) at the end of every level (the engine's final progress ev
 the same method serves a revision that does not measure it itself. A level's window thus includes its
 2 warm-up requests. Where the engine reports its own figure (measured requests only), it is shown too.
 
-    .venv/bin/python benchmarks/demo_prompt_cache.py main wip/bench   # writes benchmarks/results/demo_prompt_cache.*
+    .venv/bin/python benchmarks/demo_prompt_cache.py BEFORE AFTER   # writes benchmarks/results/demo_prompt_cache.*
+    .venv/bin/python benchmarks/demo_prompt_cache.py REV --max-requests 4 --output /tmp/x.md   # one, shorter
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def counters(url: str) -> dict[str, float]:
     return values
 
 
-def child(url: str, results_dir: str) -> None:
+def child(url: str, results_dir: str, max_requests: str) -> None:
     """Run inside a revision's tree (its collection first on sys.path): the sweep, with counters per level."""
     from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
 
@@ -58,7 +59,8 @@ def child(url: str, results_dir: str) -> None:
         if event.get("final"):
             marks.append(counters(url))  # the level's requests are all done: nothing else is in flight
 
-    summary = run_benchmark(BenchmarkConfig.from_dict({**OPTIONS, "base_url": url, "model": "llama",
+    summary = run_benchmark(BenchmarkConfig.from_dict({**OPTIONS, "max_requests": int(max_requests),
+                                                       "base_url": url, "model": "llama",
                                                        "results_dir": results_dir, "run_id": "run"}),
                             progress=progress)
     levels = []
@@ -114,7 +116,7 @@ def export(revision: str, into: Path) -> tuple[Path, str]:
     return into, commit
 
 
-def measure(revision: str, work: Path) -> dict[str, Any]:
+def measure(revision: str, work: Path, max_requests: int) -> dict[str, Any]:
     collections, commit = export(revision, work / revision.replace("/", "_"))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -125,14 +127,15 @@ def measure(revision: str, work: Path) -> dict[str, Any]:
     try:
         env = {**os.environ, "PYTHONPATH": str(collections)}
         result = subprocess.run([sys.executable, __file__, "--child", f"http://127.0.0.1:{port}",
-                                 str(work / "runs" / commit[:8])], env=env, capture_output=True, text=True,
-                                check=False, timeout=3600)
+                                 str(work / "runs" / commit[:8]), str(max_requests)], env=env,
+                                capture_output=True, text=True, check=False, timeout=3600)
         if result.returncode:
             raise RuntimeError(f"{revision}: {result.stderr[-3000:]}")
     finally:
         server.terminate()
         server.wait(30)
-    return {"revision": revision, "commit": commit, "elapsed_s": round(time.monotonic() - started, 1),
+    return {"revision": revision, "commit": commit, "max_requests": max_requests,
+            "elapsed_s": round(time.monotonic() - started, 1),
             "loadavg_start": load, "loadavg_end": os.getloadavg()[0], **json.loads(result.stdout)}
 
 
@@ -157,7 +160,8 @@ def render(runs: list[dict[str, Any]]) -> str:
              "the script from the server; \"engine\" is the after-revision's own figure (measured requests only) "
              "and \"prefix\" the most its shared instruction head (and chat template) explains.", ""]
     for run in runs:
-        lines += [f"## {run['revision']} ({run['commit'][:10]}): status {run['status']}, {run['elapsed_s']} s, "
+        lines += [f"## {run['revision']} ({run['commit'][:10]}): status {run['status']}, "
+                  f"{run['max_requests']} measured requests per level, {run['elapsed_s']} s, "
                   f"load average {run['loadavg_start']:.1f} → {run['loadavg_end']:.1f}", "",
                   "| level | completed | TTFT p50 ms | TTFT p95 ms | out tok/s | cache share | engine | prefix "
                   "| new connections |",
@@ -174,7 +178,9 @@ def render(runs: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("revisions", nargs="*", default=["main", "HEAD"])
-    parser.add_argument("--child", nargs=2, metavar=("URL", "RESULTS_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, metavar=("URL", "RESULTS_DIR", "MAX_REQUESTS"), help=argparse.SUPPRESS)
+    parser.add_argument("--max-requests", type=int, default=OPTIONS["max_requests"],
+                        help="measured requests per level (the demo's 16 by default; fewer on a loaded machine)")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "demo_prompt_cache.md")
     args = parser.parse_args(argv)
     if args.child:
@@ -183,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="demo-cache-") as tmp:
         runs = []
         for revision in args.revisions:
-            runs.append(measure(revision, Path(tmp)))
+            runs.append(measure(revision, Path(tmp), args.max_requests))
             print(json.dumps(runs[-1]), flush=True)
     args.output.with_suffix(".json").write_text(json.dumps(runs, indent=2) + "\n")
     args.output.write_text(render(runs))
