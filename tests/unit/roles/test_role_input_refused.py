@@ -134,6 +134,30 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
                                                 "monitoring_process_scrape_interval": "1"}),
         ("monitoring_runtime", {"monitoring_runtime": "docker"}),
     ]),
+    "grafana": ({}, [
+        ("grafana_namespace", {"grafana_namespace": "Monitoring"}),
+        ("grafana_release_name", {"grafana_release_name": "grafana_main"}),
+        ("grafana_chart_repo_url", {"grafana_chart_repo_url": "grafana-community.github.io/helm-charts"}),
+        ("grafana_prometheus_url", {"grafana_prometheus_url": "prometheus-server.monitoring.svc"}),
+        ("grafana_storage_size", {"grafana_storage_size": "0Gi"}),
+        ("grafana_storage_size", {"grafana_storage_size": "10 GB"}),
+        ("grafana_dashboard_label", {"grafana_dashboard_label": ""}),
+        ("grafana_oci_plugin_version", {"grafana_oci_plugin_version": "latest"}),
+        ("grafana_oci_region", {"grafana_oci_region": "Ashburn"}),
+        ("grafana_oci_secret_name", {"grafana_oci_auth": "user_principal", "grafana_oci_secret_name": ""}),
+    ]),
+    "opencost": ({}, [
+        ("opencost_namespace", {"opencost_namespace": "cost monitoring"}),
+        ("opencost_release_name", {"opencost_release_name": "x" * 54}),
+        ("opencost_chart_repo_url", {"opencost_chart_repo_url": "opencost.github.io/opencost-helm-chart"}),
+        ("opencost_cluster_id", {"opencost_cluster_id": ""}),
+        ("opencost_prometheus_service", {"opencost_prometheus_service": "prometheus_server"}),
+        ("opencost_prometheus_namespace", {"opencost_prometheus_namespace": ""}),
+        ("opencost_prometheus_port", {"opencost_prometheus_port": 70000}),
+        ("opencost_prometheus_port", {"opencost_prometheus_port": 0}),
+        ("opencost_dashboard_namespace", {"opencost_dashboard_namespace": "-bad"}),
+        ("opencost_token_namespace", {"opencost_token_namespace": "LLMOPS"}),
+    ]),
 }
 # Inputs that must still work (so a role refusing everything cannot pass).
 VALID: dict[str, dict[str, Any]] = {
@@ -143,6 +167,8 @@ VALID: dict[str, dict[str, Any]] = {
     "autoscaling": {"autoscaling_llama_cpp_enabled": False, "autoscaling_llama_cpp_min_replicas": 0},
     "llama_cpp": {"llama_cpp_replicas": 0, "llama_cpp_allow_zero_replicas": True},
     "vllm": {"vllm_replicas": 0, "vllm_allow_zero_replicas": True},
+    "grafana": {"grafana_persistence_enabled": False, "grafana_storage_size": ""},
+    "opencost": {"opencost_prometheus_port": 9090},
 }
 
 
