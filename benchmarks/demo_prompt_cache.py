@@ -81,7 +81,7 @@ def child(url: str, results_dir: str, max_requests: str) -> None:
 
 def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
     binary = next(CACHE.glob("llama-server/*/bin/llama-server"))
-    model = next(CACHE.glob("models/llmops-demo-*.gguf"))
+    model = next(CACHE.glob(os.environ.get("DEMO_MODEL_GLOB", "models/llmops-demo-16x1024-*.gguf")))
     # the command the llama_cpp role runs in process mode with its defaults (benchmarks/results/
     # llama_server_defaults.json, "role_defaults"), on another port
     command = [str(binary), "--model", str(model), "--alias", "llama", "--host", "127.0.0.1", "--port", str(port),
