@@ -90,7 +90,7 @@ async def run_level_measured(base_url: str, concurrency: int, requests: int, tok
 
 
 def analyse(records: list, truth: dict, cpu_s: float) -> dict:
-    ttft_added, client_part, ingress, first_rx, itl_added, gap_err, server_lag, bracket = ([] for _ in range(8))
+    ttft_added, client_part, ingress, first_rx, itl_added, gap_err, server_lag, bracket = ([] for _column in range(8))
     chunks = queued = errors = 0
     for r in records:
         chunks += len(r.content_times)

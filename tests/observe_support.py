@@ -181,4 +181,3 @@ def metric_names(expression: str) -> set[str]:
 
 def known_metrics() -> dict[str, dict[str, Any]]:
     return yaml.safe_load((DATA_DIR / "known_metrics.yml").read_text())
-

@@ -27,7 +27,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
+try:
+    import yaml
+except ImportError:  # PyYAML ships with ansible-core on the controller; ansible-test's import sanity runs bare
+    yaml = None
 
 try:
     import helm_python

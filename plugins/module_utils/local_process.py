@@ -66,10 +66,15 @@ def running_record(pidfile: str) -> dict[str, Any] | None:
     return record
 
 
+def http_get(url: str, timeout: float) -> Any:
+    """GET ``url`` on a local endpoint (the response, a context manager; urllib's errors propagate)."""
+    return _OPENER.open(url, timeout=timeout)
+
+
 def health_ok(url: str, timeout: float = 2.0) -> bool:
     """True when GET url answers 2xx."""
     try:
-        with _OPENER.open(url, timeout=timeout) as response:
+        with http_get(url, timeout) as response:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False

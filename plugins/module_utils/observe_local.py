@@ -19,9 +19,12 @@ import re
 import time
 from typing import Any
 
-import yaml
+try:
+    import yaml
+except ImportError:  # PyYAML ships with ansible-core on the controller; ansible-test's import sanity runs bare
+    yaml = None
 
-from .local_process import LocalProcessError, ensure, health_ok, log_tail
+from .local_process import LocalProcessError, ensure, health_ok, http_get, log_tail
 
 # Rule files of the chart's serverFiles that hold rule groups (the chart also ships prometheus.yml there).
 RULE_FILES = ("recording_rules.yml", "alerting_rules.yml", "rules", "alerts")
@@ -204,10 +207,9 @@ def _check_ours(url: str, data_dir: str, pidfile: str, logfile: str, grace_s: fl
 
 def _get_json(url: str, timeout: float = 5) -> dict[str, Any] | None:
     import urllib.error
-    import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with http_get(url, timeout) as response:
             return json.loads(response.read().decode("utf-8"))
     except (urllib.error.URLError, OSError, ValueError):
         return None

@@ -143,7 +143,7 @@ def main():
             release_name=dict(type="str", required=True),
             release_namespace=dict(type="str", required=True),
             values=dict(type="dict", default={}),
-            allowed_unknown_keys=dict(type="list", elements="str", default=[]),
+            allowed_unknown_keys=dict(type="list", elements="str", default=[], no_log=False),
             kube_version=dict(type="str", required=True),
             api_versions=dict(type="list", elements="str", default=[]),
             include_crds=dict(type="bool", default=True),

@@ -44,7 +44,7 @@ options:
     description:
       - While it works, keep in this file a one-line JSON record of the step (C(waiting), C(download), C(configure),
         C(compile) with CMake's percentage, C(done)), its number of 5 and when the build started, so that a task
-        run with C(async) and C(poll: 0) can show progress while it polls (the C(llama_cpp) role does).
+        run with C(async) and C(poll=0) can show progress while it polls (the C(llama_cpp) role does).
       - Empty writes none. Not written in check mode.
     type: path
 attributes:

@@ -237,7 +237,8 @@ options:
   engine:
     description:
       - V(builtin) runs this collection's engine. V(llmperf) runs upstream LLMPerf (pinned commit) here,
-        C(token_benchmark_ray.py) per concurrency level and C(llm_correctness.py) when O(correctness_requests>0),
+        C(token_benchmark_ray.py) per concurrency level and C(llm_correctness.py) when O(correctness_requests)
+        is above 0,
         in a cached environment of its own, and imports its files into the run folder (raw folders under
         C(llmperf/)). V(crosscheck) runs both on the same endpoint and workload, the LLMPerf run in
         C(<run_id>-llmperf/), and adds C(crosscheck.json), C(crosscheck.md) and a report section to the run folder.

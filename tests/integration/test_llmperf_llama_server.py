@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_bench_llama_server import llama_server  # noqa: F401  (the fixture: a real llama-server on 127.0.0.1)
+from test_bench_llama_server import llama_server  # noqa: F401  # pylint: disable=unused-import
 
 pytestmark = [pytest.mark.slow, pytest.mark.llama_server, pytest.mark.timeout(2400)]
 REPO_ROOT = Path(__file__).resolve().parents[2]

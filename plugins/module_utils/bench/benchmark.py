@@ -220,6 +220,8 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
             label = _level_label(shape)
             sent: list[Prompt] = []
 
+            # The loop's values are bound as defaults on purpose (no late binding across levels).
+            # pylint: disable-next=dangerous-default-value
             def next_spec(label: str = label, sent: list[Prompt] = sent) -> RequestSpec:
                 prompt = pool.take()
                 sent.append(prompt)
@@ -228,6 +230,7 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
 
             counters: dict[str, Any] = {}
 
+            # pylint: disable-next=dangerous-default-value
             async def read_before(counters: dict[str, Any] = counters) -> None:
                 counters["before"] = await _read_cache_counters(client)
 

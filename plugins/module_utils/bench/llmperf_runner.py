@@ -231,7 +231,7 @@ def spm_tokenizer_json(tokens: Sequence[str], scores: Sequence[float], types: Se
             {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
         "model": {"type": "BPE", "dropout": None, "unk_token": unk, "continuing_subword_prefix": None,
                   "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
-                  "vocab": vocab, "merges": [[left, right] for _, _, _, left, right in ranked]},
+                  "vocab": vocab, "merges": [[entry[3], entry[4]] for entry in ranked]},
     }
 
 

@@ -165,8 +165,8 @@ def default_of(name: str) -> Any:
     """A dataclass ``field`` holding the table's default (a fresh copy for lists and dicts)."""
     value = BY_NAME[name].default
     if isinstance(value, (list, dict)):
-        return field(default_factory=lambda: type(value)(value))
-    return field(default=value)
+        return field(default_factory=lambda: type(value)(value))  # pylint: disable=invalid-field-call
+    return field(default=value)  # pylint: disable=invalid-field-call
 
 
 def plain(text: str) -> str:

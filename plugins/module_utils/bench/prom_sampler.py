@@ -22,8 +22,9 @@ import math
 import re
 import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
+
+from ansible_collections.llmops.oke.plugins.module_utils.local_process import http_get
 
 from .hpa_model import HpaController, HpaPolicy
 
@@ -118,7 +119,7 @@ class PrometheusClient:
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         query = urllib.parse.urlencode(params, doseq=True)
         try:
-            with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=self.timeout_s) as response:
+            with http_get(f"{self.url}{path}?{query}", self.timeout_s) as response:
                 body = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
             detail = error.read().decode("utf-8", "replace")

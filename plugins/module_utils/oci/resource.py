@@ -209,8 +209,8 @@ class OCIResource:
                 return call(*args)
             except Exception as error:
                 # A 409 on a resource that is not busy is a real conflict (a state OCI refuses): report it.
-                if attempt == CONFLICT_RETRIES or not is_conflict(error) or not self._settled(action, resource,
-                                                                                             deadline):
+                retry = attempt < CONFLICT_RETRIES and is_conflict(error)
+                if not retry or not self._settled(action, resource, deadline):
                     return self._guard(action, resource, _raise, error)
         return None
 

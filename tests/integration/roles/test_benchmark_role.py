@@ -61,7 +61,7 @@ BAD_ROLE_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("variable", "bad"), BAD_ROLE_INPUTS, ids=[v for v, _ in BAD_ROLE_INPUTS])
+@pytest.mark.parametrize(("variable", "bad"), BAD_ROLE_INPUTS, ids=[case[0] for case in BAD_ROLE_INPUTS])
 @pytest.mark.parametrize("runner", ["controller", "kubernetes"])
 def test_preflight_refuses_naming_the_role_variable(variable: str, bad: dict, runner: str, tmp_path: Path) -> None:
     with ServerThread(ServerConfig(ttft_s=0.01, itl_s=0.002)) as server:

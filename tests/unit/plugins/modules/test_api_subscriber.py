@@ -142,8 +142,8 @@ def test_a_token_is_unique_across_the_tenancy(run_oci_module, oci_emulator, plan
     """Issue 11 item 8: OCI refuses a token another subscriber's client holds (Client.token: unique in a tenancy)."""
     assert_ok(run_oci_module("api_subscriber", **subscriber_options(plan["id"])))
     oci_emulator.reset_counts()
-    other = run_oci_module("api_subscriber", **subscriber_options(plan["id"], name="llmops-chat",
-                                                                   clients=[{"name": "chat", "token": TOKEN}]))
+    options = subscriber_options(plan["id"], name="llmops-chat", clients=[{"name": "chat", "token": TOKEN}])
+    other = run_oci_module("api_subscriber", **options)
     assert other["failed"] is True
     assert "llmops-chat" in other["msg"] and "already in use" in other["msg"], other["msg"]
     assert no_token_in(other)
