@@ -62,3 +62,16 @@ def run_cases(role: str, cases: dict[str, dict[str, Any]], tmp_path: Path) -> di
         entry = recorded.get(case, {"failed": False})
         outcomes[case] = {"failed": bool(entry.get("failed")), "message": _messages(entry), "written": written}
     return outcomes
+
+
+def assert_refused_before_oci(outcomes: dict[str, dict[str, Any]], variables: list[str],
+                              passing: tuple[str, ...] = ("valid",), marker: str = "no-oci-config") -> None:
+    """OCI roles without an endpoint: each bad case failed naming its variable; each ``passing`` case got past
+    the preflight and failed only at the first OCI call (its message names the missing config ``marker``)."""
+    for variable in variables:
+        assert outcomes[variable]["failed"], variable
+        assert variable in outcomes[variable]["message"], outcomes[variable]["message"]
+    for case in passing:
+        message = outcomes[case]["message"]
+        assert outcomes[case]["failed"] and marker in message, message
+        assert not any(variable in message for variable in variables), message
