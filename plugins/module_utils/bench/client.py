@@ -758,16 +758,28 @@ class OpenAIClient:
 
     async def fetch(self, method: str, path: str, payload: bytes = b"",
                     timeout_s: float = 30.0) -> tuple[int | None, bytes]:
-        """One request to an auxiliary endpoint (``/tokenize``, ``/metrics``): its status and body, or None and b""."""
+        """One request to an auxiliary endpoint (``/tokenize``, ``/metrics``): its status and body, or None and b"".
+
+        A kept-alive connection the server has closed in the meantime (llama.cpp closes them after a stream) fails
+        without an answer: the request is then sent once more on a fresh connection.
+        """
+        status, body, reused = await self._fetch_once(method, path, payload, timeout_s, reuse=True)
+        if status is None and reused:
+            status, body, _reused = await self._fetch_once(method, path, payload, timeout_s, reuse=False)
+        return status, body
+
+    async def _fetch_once(self, method: str, path: str, payload: bytes, timeout_s: float,
+                          reuse: bool) -> tuple[int | None, bytes, bool]:
         record = RequestRecord(request_id="")
         loop = asyncio.get_running_loop()
         record.start = time.perf_counter()
-        conn = self._take_idle()
+        conn = self._take_idle() if reuse else None
+        reused = conn is not None
         if conn is None:
             try:
                 conn = await self._connect()
             except (TimeoutError, OSError):
-                return None, b""
+                return None, b"", False
         future: asyncio.Future = loop.create_future()
         ex = _Exchange(record, False, True, future)
         conn.exchange = ex
@@ -776,7 +788,7 @@ class OpenAIClient:
             await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
             conn.abort()
-            return None, b""
+            return None, b"", False
         finally:
             conn.exchange = None
         if record.http_status == 200 and conn.keep_alive and not conn.closed:
@@ -784,7 +796,7 @@ class OpenAIClient:
         elif not conn.closed:
             conn.abort()
         # a non-200 body is a completion-style error to _complete; the status is what callers need
-        return record.http_status, b"".join(ex.body)
+        return record.http_status, b"".join(ex.body), reused
 
     async def prewarm(self, count: int) -> int:
         """Open connections until ``count`` are idle and ready (kept alive); returns how many were opened."""
