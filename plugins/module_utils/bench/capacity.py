@@ -92,13 +92,20 @@ def recommended_hpa_target(max_concurrency: int, server_slots: int | None = None
     """
     in_flight = max(1, math.floor(max_concurrency * utilization))
     queue = max(1, max_concurrency - server_slots) if server_slots else in_flight
-    return {
+    target = {
         "in_flight_per_pod": in_flight,
         "queue_depth_per_pod": queue,
         "utilization": utilization,
         "server_slots": server_slots,
         "basis_concurrency": max_concurrency,
     }
+    if server_slots and server_slots > max_concurrency:
+        # Nothing waits until every slot is busy, so between max_concurrency + 1 and server_slots users the SLOs
+        # fail with an empty queue: no queue-depth target can see that. Slots capped at the SLO-meeting
+        # concurrency make the first load past it queue (the local demo's replay showed c8 on 8 slots
+        # missing its TTFT SLO with llamacpp:requests_deferred at 0).
+        target["slots_for_queue_metric"] = max_concurrency
+    return target
 
 
 def bandwidth_fraction(itl_s: float | None, weights_bytes: float | None, bandwidth_bps: float | None) -> float | None:

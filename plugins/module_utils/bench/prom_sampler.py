@@ -325,6 +325,12 @@ def slo_check(verdict: dict[str, Any], per_level: list[dict[str, Any]], min_repl
     if wrong:
         verdict["message"] += (f" The target does not match the SLOs at level(s) {', '.join(wrong)}: it scaled where "
                                f"they held or held where they were missed.")
+        blind = [lv["level"] for lv in judged if lv["level"] in wrong and not lv["slo_met"] and not lv.get("queue_max")]
+        if blind:
+            verdict["message"] += (f" Nothing waited at {', '.join(blind)} though the SLOs were missed: the server "
+                                   f"runs more requests at once than meet them, which no queue-depth target can see; "
+                                   f"cap its slots (llama.cpp --parallel, vLLM --max-num-seqs) at the concurrency that "
+                                   f"met them.")
     elif judged:
         verdict["message"] += " The target matches the SLOs: min replicas where they held, more where they were missed."
     return verdict

@@ -224,6 +224,11 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
         if cap.get("hpa"):
             rows.append(["HPA target: in-flight requests per pod", str(cap["hpa"]["in_flight_per_pod"])])
             rows.append(["HPA target: queue depth per pod", str(cap["hpa"]["queue_depth_per_pod"])])
+            slots = cap["hpa"].get("slots_for_queue_metric")
+            if slots:
+                rows.append(["server slots for a queue-depth HPA",
+                             f"{slots} (this server ran {cap['hpa']['server_slots']}: "
+                             f"past {slots} users the SLOs fail before anything queues)"])
         if cap.get("replicas_for_target") is not None:
             rows.append([f"replicas for {cap['target_rps']} req/s", str(cap["replicas_for_target"])])
         if cap.get("cost_per_million_output_tokens") is not None:

@@ -59,6 +59,12 @@ def test_hpa_target() -> None:
     assert recommended_hpa_target(10, server_slots=4)["queue_depth_per_pod"] == 6
     assert recommended_hpa_target(1)["in_flight_per_pod"] == 1
     assert recommended_hpa_target(4, server_slots=8)["queue_depth_per_pod"] == 1
+    # 8 slots but the SLOs held only up to 4 users: from 5 to 8 they fail with nothing queued, so the queue metric
+    # needs the slots capped at 4; with slots at or below the SLO-meeting concurrency there is nothing to advise.
+    assert recommended_hpa_target(4, server_slots=8)["slots_for_queue_metric"] == 4
+    assert "slots_for_queue_metric" not in recommended_hpa_target(10, server_slots=4)
+    assert "slots_for_queue_metric" not in recommended_hpa_target(4, server_slots=4)
+    assert "slots_for_queue_metric" not in recommended_hpa_target(4)
 
 
 def test_bandwidth_fraction() -> None:
@@ -90,3 +96,15 @@ def test_a10_or_a1() -> None:
     assert gpu["cost_per_million_output_tokens_at_peak"] == pytest.approx(2.0 / (2100 * 3600) * 1e6)
     assert compare_backends([none])["choice"] is None
     assert "slow did not meet" in compare_backends([cpu, none])["sentence"]
+
+
+def test_report_advises_the_slots_a_queue_metric_needs() -> None:
+    from ansible_collections.llmops.oke.plugins.module_utils.bench.report import _sections, to_markdown
+
+    summary = {"run_id": "r", "status": "complete", "levels": [],
+               "capacity": {"meets_slo": True, "max_concurrency_per_replica": 4,
+                            "hpa": recommended_hpa_target(4, server_slots=8)}}
+    text = to_markdown(_sections(summary))
+    assert "| server slots for a queue-depth HPA | 4 (this server ran 8: past 4 users" in text
+    summary["capacity"]["hpa"] = recommended_hpa_target(4, server_slots=4)
+    assert "server slots for a queue-depth HPA" not in to_markdown(_sections(summary))

@@ -79,4 +79,19 @@ def test_verdict_and_slo_check() -> None:
     levels[1]["slo_met"] = True
     checked = slo_check(verdict, levels, 1)
     assert checked["target_matches_slo"] is False and checked["mismatched_levels"] == ["c16"]
+    assert "Nothing waited" not in checked["message"]
     assert not scaling_verdict(timeline[:1], 1)["triggered"]
+
+
+def test_slo_check_names_a_queue_that_cannot_see_the_miss() -> None:
+    # The demo's c8 on 8 slots: TTFT SLO missed, nothing deferred, so the queue-depth HPA held.
+    verdict = scaling_verdict([{"t_s": 0.0, "level": "c8", "desired_replicas": 1}], 1)
+    levels = [{"level": "c4", "slo_met": True, "desired_max": 1, "queue_max": 0},
+              {"level": "c8", "slo_met": False, "desired_max": 1, "queue_max": 0}]
+    checked = slo_check(verdict, levels, 1)
+    assert checked["mismatched_levels"] == ["c8"]
+    assert "Nothing waited at c8 though the SLOs were missed" in checked["message"]
+    assert "--parallel" in checked["message"]
+    # A queue that was there but too small for the target is a wrong target, not a blind metric.
+    levels[1]["queue_max"] = 2
+    assert "Nothing waited" not in slo_check(verdict, levels, 1)["message"]
