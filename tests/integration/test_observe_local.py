@@ -67,8 +67,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
         assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-3000:]
         yield variables, result.stdout, tmp / "results" / "observe"
     finally:
+        # The local path's own teardown stops both processes; the fixture's stop() only cleans up if it did not.
+        down = subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
+             "playbooks/local_teardown.yml", "-e", json.dumps(variables)],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        left = [p.name for p in run_dir.glob("*.pid") if running_record(str(p))]
         for pidfile in run_dir.glob("*.pid"):
             stop(str(pidfile), 20)
+        assert down.returncode == 0 and not left, (left, down.stdout[-4000:] + down.stderr[-2000:])
         assert not [p for p in run_dir.glob("*.pid") if running_record(str(p))]
 
 
