@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import COLLECTION_VERSION
 from .benchmark import SCHEMA, BenchmarkConfig, _capacity, _metadata
 from .client import RequestRecord, http_error_code
 from .metrics import llmperf_name, summarize
@@ -187,7 +188,8 @@ def import_run_folder(source: str | Path, config: BenchmarkConfig) -> dict[str, 
     metadata = summary.setdefault("metadata", {})
     metadata.update({"engine": "builtin", "backend": config.backend or metadata.get("backend", ""),
                      "image": config.image, "node_shape": config.node_shape, "replicas": config.replicas,
-                     "collection_version": config.collection_version})
+                     # the controller's collection (the role passes it), else the engine's own (the Job's copy)
+                     "collection_version": config.collection_version or COLLECTION_VERSION})
     summary["capacity"] = _capacity(config, summary.get("levels", []))
     atomic_write_json(run_dir / "summary.json", summary)
     return _with_report(summary, run_dir, config)

@@ -40,6 +40,9 @@ def test_role_runs_writes_the_folder_and_prints_the_table(tmp_path: Path) -> Non
     summary = json.loads((tmp_path / "results" / "role-run" / "summary.json").read_text())
     assert summary["status"] == "complete" and [lv["label"] for lv in summary["levels"]] == ["c1", "c2"]
     assert summary["metadata"]["backend"] == "llama_cpp"
+    # the role reads the version from galaxy.yml (a checkout) or MANIFEST.json (an installed collection)
+    galaxy = (REPO / "galaxy.yml").read_text()
+    assert f"version: {summary['metadata']['collection_version']}\n" in galaxy
 
 
 def test_slo_gate_fails_the_play_with_numbers(tmp_path: Path) -> None:
