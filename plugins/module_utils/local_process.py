@@ -66,9 +66,9 @@ def running_record(pidfile: str) -> dict[str, Any] | None:
     return record
 
 
-def http_get(url: str, timeout: float) -> Any:
+def http_get(url: str, timeout: float, headers: dict[str, str] | None = None) -> Any:
     """GET ``url`` on a local endpoint (the response, a context manager; urllib's errors propagate)."""
-    return _OPENER.open(url, timeout=timeout)
+    return _OPENER.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout)
 
 
 def health_ok(url: str, timeout: float = 2.0) -> bool:

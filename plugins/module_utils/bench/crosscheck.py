@@ -15,6 +15,11 @@ Each metric is split into what the definitions explain and what they do not:
   BOS included); ours are the server's usage. The ratio of the two means is explained.
 - Output tok/s: throughput scales with tokens counted, so ours x that ratio is what LLMPerf would report
   from the same timings; the rest (wall time, request rate) is unexplained.
+
+Beside them, each engine's prompt-cache share per level (the server's own counters, read around the level):
+LLMPerf seeds its prompt sampler identically at every level, so after its first level it replays prompts the
+server has cached, and its TTFT there is mostly not prefill. Ours never sends a prompt twice in a run. A TTFT
+difference with unequal cache shares is a workload difference, not a measurement one.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from typing import Any
 
 from .results import atomic_write_json, atomic_write_text
 
-HEADER = ["level", "engine", "TTFT p50 ms", "TTFT p95 ms", "ITL p50 ms", "out tokens/req", "out tok/s"]
+HEADER = ["level", "engine", "TTFT p50 ms", "TTFT p95 ms", "ITL p50 ms", "out tokens/req", "out tok/s",
+          "prompt cache share"]
 DIFF_HEADER = ["level", "TTFT p50 unexplained ms", "ITL p50 explained ms", "ITL p50 unexplained ms",
                "out tokens ratio (explained)", "out tok/s unexplained"]
 
@@ -49,8 +55,19 @@ def _rel(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else a / b
 
 
-def compare_level(ours: dict[str, Any], ours_llmperf: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
-    """One level: ``ours`` is our summary, ``ours_llmperf`` our ``*_summary.json``, ``theirs`` LLMPerf's."""
+def _share(cache: dict[str, Any] | None) -> float | None:
+    return _f((cache or {}).get("share"))
+
+
+def _tokens(cache: dict[str, Any] | None) -> float | None:
+    """Prompt tokens the server counted during the level: every request sent, LLMPerf's uncounted ones too."""
+    return _f((cache or {}).get("prompt_tokens"))
+
+
+def compare_level(ours: dict[str, Any], ours_llmperf: dict[str, Any], theirs: dict[str, Any],
+                  theirs_cache: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One level: ``ours`` is our summary, ``ours_llmperf`` our ``*_summary.json``, ``theirs`` LLMPerf's;
+    ``theirs_cache`` the prompt-cache share read around LLMPerf's level (llmperf_runner.level_cache)."""
     q = "results_{}_quantiles_{}"
     builtin = {
         "ttft_p50_s": ours["ttft_s"]["quantiles"]["p50"], "ttft_p95_s": ours["ttft_s"]["quantiles"]["p95"],
@@ -59,6 +76,8 @@ def compare_level(ours: dict[str, Any], ours_llmperf: dict[str, Any], theirs: di
         "output_tokens_mean": ours["output_tokens"]["mean"],
         "output_throughput_token_per_s": ours["output_throughput_token_per_s"],
         "completed": ours["num_completed_requests"],
+        "prompt_cache_share": _share(ours.get("prompt_cache")),
+        "server_prompt_tokens": _tokens(ours.get("prompt_cache")),
     }
     llmperf = {
         "ttft_p50_s": _f(theirs.get(q.format("ttft_s", "p50"))),
@@ -67,6 +86,8 @@ def compare_level(ours: dict[str, Any], ours_llmperf: dict[str, Any], theirs: di
         "output_tokens_mean": _f(theirs.get("results_number_output_tokens_mean")),
         "output_throughput_token_per_s": _f(theirs.get("results_mean_output_throughput_token_per_s")),
         "completed": _f(theirs.get("results_num_completed_requests")),
+        "prompt_cache_share": _share(theirs_cache),
+        "server_prompt_tokens": _tokens(theirs_cache),
     }
     token_ratio = _rel(llmperf["output_tokens_mean"], builtin["output_tokens_mean"])
     expected_tput = None if token_ratio is None else builtin["output_throughput_token_per_s"] * token_ratio
@@ -95,12 +116,16 @@ def crosscheck(run_dir: str | Path, llmperf_run_dir: str | Path) -> dict[str, An
     ours = _load(Path(run_dir) / "summary.json")
     theirs = _load(Path(llmperf_run_dir) / "summary.json")
     by_concurrency = {level.get("concurrency"): level for level in theirs["levels"]}
+    run_record = Path(llmperf_run_dir) / "llmperf" / "llmperf_run.json"
+    steps = _load(run_record).get("steps", []) if run_record.is_file() else []
+    cache_by_concurrency = {step.get("concurrency"): step.get("prompt_cache") for step in steps}
     levels = []
     for level in ours["levels"]:
         other = by_concurrency.get(level.get("concurrency"))
         if other is None or level.get("mode") != "closed":
             continue
-        row = compare_level(level["summary"], _load(level["files"]["summary"]), _load(other["files"]["summary"]))
+        row = compare_level(level["summary"], _load(level["files"]["summary"]), _load(other["files"]["summary"]),
+                            cache_by_concurrency.get(level.get("concurrency")))
         levels.append({"label": level["label"], "concurrency": level["concurrency"], **row})
     if not levels:
         raise ValueError(f"{run_dir} and {llmperf_run_dir} share no closed-loop concurrency level to compare")
@@ -114,6 +139,8 @@ def crosscheck(run_dir: str | Path, llmperf_run_dir: str | Path) -> dict[str, An
                    "(output tokens - 1); explained = ours in LLMPerf's definition - ours",
             "output_tokens": "LLMPerf re-tokenizes the text (BOS included); ours: the server's usage",
             "output_throughput": "explained = ours x the output-token ratio; the rest is wall time / request rate",
+            "prompt_cache_share": "prompt tokens the server reused from its cache / prompt tokens, from its /metrics "
+                                  "around the level; LLMPerf replays the same prompts at every level, ours never",
         },
         "levels": levels,
     }
@@ -133,8 +160,10 @@ def crosscheck_tables(check: dict[str, Any]) -> list[tuple[list[str], list[list[
     for level in check["levels"]:
         for engine in ("builtin", "llmperf"):
             m = level[engine]
+            share = m.get("prompt_cache_share")
             rows.append([level["label"], engine, _ms(m["ttft_p50_s"]), _ms(m["ttft_p95_s"]), _ms(m["itl_p50_s"]),
-                         _n(m["output_tokens_mean"]), _n(m["output_throughput_token_per_s"])])
+                         _n(m["output_tokens_mean"]), _n(m["output_throughput_token_per_s"]),
+                         "—" if share is None else f"{share * 100:.0f}%"])
         d = level["differences"]
         fraction = d["output_throughput_token_per_s"]["unexplained_fraction"]
         diffs.append([level["label"], _ms(d["ttft_p50_s"]["unexplained"]), _ms(d["itl_p50_s"]["explained"]),

@@ -21,6 +21,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.error
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from typing import Any
 
 from ..gguf_demo import DEFAULT_PARAMETERS
 from ..llama_server_build import cache_root, fetch_verified, file_sha256
+from ..local_process import http_get
+from .metrics import cache_counters, prompt_cache_summary
 
 DEMO_VOCAB_SIZE = DEFAULT_PARAMETERS["vocab_size"]
 
@@ -39,13 +42,17 @@ LLMPERF_ARCHIVE_SHA256 = "a18cba027cda130c3f38f2d2323b9f9544f3bc663d1354737b6e95
 # What its scripts import (llmperf/common.py imports every client, so boto3 for the SageMaker one; its
 # pyproject also lists SDKs nothing imports, and says requires-python <3.11, so the source goes on
 # PYTHONPATH rather than being pip-installed). Versions: what PyPI resolved on Python 3.11 for these
-# names with pydantic<2.5, pinned so that a cache key means one venv.
+# names with pydantic<2.5, pinned so that a cache key means one venv. transformers stays on 4.x, the line
+# LLMPerf f1d6bed (2024-12) was written against: its LlamaTokenizerFast loads tokenizer.json as written,
+# while 5.x rebuilds the pipeline (normalizer dropped, Metaspace prepend_scheme="always", which adds no
+# "▁" before text that starts with a space) and so counts one token fewer than the server's SentencePiece
+# tokenizer for such text (tests/integration/test_llmperf_tokenizer.py compares the ids with the server's).
 LLMPERF_REQUIREMENTS = (
     "pydantic==2.4.2",
     "ray==2.60.0",
     "pandas==3.1.1",
-    "transformers==5.24.0",
-    "tokenizers==0.23.3",
+    "transformers==4.57.6",
+    "tokenizers==0.22.2",
     "num2words==0.5.14",
     "tqdm==4.70.1",
     "typer==0.28.0",
@@ -287,6 +294,32 @@ class LlmperfWorkload:
         base = self.base_url.rstrip("/")
         return base if base.endswith("/v1") else base + "/v1"
 
+    def metrics_url(self) -> str:
+        return self.openai_base()[:-len("/v1")] + "/metrics"
+
+
+def read_cache_counters(work: LlmperfWorkload) -> dict[str, Any] | str:
+    """The server's prompt-cache counters now (metrics.cache_counters), or why they cannot be read (a string).
+
+    Read around each level: LLMPerf seeds its prompt sampler the same way at every level (random.seed(11111)
+    in token_benchmark_ray.py), so from the second level on it sends prompts the server has seen; the share
+    of prompt tokens the server answered from its cache says how much of the level's TTFT is prefill.
+    """
+    headers = {"Authorization": f"Bearer {work.api_key}"} if work.api_key else None
+    try:
+        with http_get(work.metrics_url(), 10.0, headers) as response:
+            text = response.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return f"{work.metrics_url()} unreachable: {error}"
+    return cache_counters(text) or "the endpoint's /metrics has no llama.cpp or vLLM prompt-cache counters"
+
+
+def level_cache(before: dict[str, Any] | str, after: dict[str, Any] | str) -> dict[str, Any]:
+    """One level's prompt-cache share from the counters read before and after its script."""
+    reason = next((c for c in (before, after) if isinstance(c, str)), "")
+    return prompt_cache_summary(before if isinstance(before, dict) else None,
+                                after if isinstance(after, dict) else None, None, reason)
+
 
 def load_command(install: LlmperfInstall, work: LlmperfWorkload, level: int, out_dir: str) -> list[str]:
     return [install.python, os.path.join(install.source, "token_benchmark_ray.py"),
@@ -346,11 +379,13 @@ def run_llmperf(install: LlmperfInstall, work: LlmperfWorkload, out_dir: str, hf
         level_dir = str(out / f"c{level}")
         shutil.rmtree(level_dir, ignore_errors=True)
         command = load_command(install, work, level, level_dir)
+        before = read_cache_counters(work)
         started = time.monotonic()
         _run_logged(command, str(out / f"c{level}.log"), f"LLMPerf token_benchmark_ray.py at concurrency {level}",
                     timeout=bound, env=env, cwd=install.source)
         steps.append({"script": "token_benchmark_ray.py", "concurrency": level, "results_dir": level_dir,
-                      "seconds": round(time.monotonic() - started, 1), "log": str(out / f"c{level}.log")})
+                      "seconds": round(time.monotonic() - started, 1), "log": str(out / f"c{level}.log"),
+                      "prompt_cache": level_cache(before, read_cache_counters(work))})
     if work.correctness_requests > 0:
         correctness_dir = str(out / "correctness")
         shutil.rmtree(correctness_dir, ignore_errors=True)
@@ -387,12 +422,17 @@ def run_llmperf_engine(config: Any, options: LlmperfOptions) -> dict[str, Any]:
     LLMPerf's raw folders go to ``<run folder>/llmperf/``; the run folder gets the same summary.json,
     CSVs and report as the builtin engine (job_import.import_llmperf).
     """
+    import dataclasses
+
+    from .benchmark import new_run_id
     from .job_import import import_llmperf
 
     if config.mode != "closed":
         raise ValueError("engine llmperf runs closed-loop levels only (mode=closed)")
     if not config.max_requests:
         raise ValueError("engine llmperf needs max_requests (LLMPerf stops on a request count)")
+    if not config.run_id:
+        config = dataclasses.replace(config, run_id=new_run_id())
     install, _installed_now = ensure_llmperf(options.cache_dir, options.archive_url, options.archive_sha256,
                                              index_url=options.index_url)
     run_dir = Path(config.results_dir) / config.run_id

@@ -37,3 +37,18 @@ def test_tables_show_a_dash_where_llmperf_lacks_a_figure() -> None:
     figures, diffs = crosscheck_tables(check)
     assert figures[1][1][1] == "llmperf" and figures[1][1][2] == "—"
     assert diffs[1][0] == ["c1", "—", "—", "—", "—", "—"]
+
+
+def test_each_engines_prompt_cache_share_is_shown_beside_its_ttft() -> None:
+    ours = _ours(0.9, 0.05, 48, 9) | {"prompt_cache": {"share": 0.36, "prompt_tokens": 700, "cached_tokens": 252}}
+    # LLMPerf's second level on the same server: its replayed prompts come from the cache
+    # (llmperf_runner.level_cache around its script; 7 requests sent for 6 counted)
+    theirs_cache = {"share": 0.99, "prompt_tokens": 811, "cached_tokens": 804}
+    row = compare_level(ours, {}, {"results_ttft_s_quantiles_p50": 0.08}, theirs_cache)
+    assert row["builtin"]["prompt_cache_share"] == pytest.approx(0.36)
+    assert row["llmperf"]["prompt_cache_share"] == pytest.approx(0.99)
+    assert row["builtin"]["server_prompt_tokens"] == 700 and row["llmperf"]["server_prompt_tokens"] == 811
+    figures, _diffs = crosscheck_tables({"levels": [{"label": "c2", **row}]})
+    assert [line[-1] for line in figures[1]] == ["36%", "99%"]
+    # without counters (a Job's import, a server without /metrics) the column says so
+    assert compare_level(_ours(0.1, 0.05, 10, 20), {}, {})["llmperf"]["prompt_cache_share"] is None

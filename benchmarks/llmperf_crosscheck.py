@@ -1,0 +1,156 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Record the cross-check (our engine beside upstream LLMPerf) on the demo llama-server (issue 17).
+
+Runs the benchmark role with ``benchmark_engine: crosscheck`` through ansible-playbook, against a
+llama-server started here from the cached build and demo model (``-np 4 -c 4096 --metrics``), in two
+layouts:
+
+- ``shared``: one server for every level, as a user's sweep runs. LLMPerf seeds its prompt sampler the
+  same way at every level (token_benchmark_ray.py: ``random.seed(11111)``), so from its second level on it
+  sends prompts the server already holds in its prompt cache (``--cache-ram``, 8 GiB by default).
+- ``fresh``: a freshly started server per level, so neither engine finds a prompt of its own in the
+  cache: the same warm-up (none), prompt shape and lengths, request count and max tokens in both.
+
+Both engines' prompt-cache shares per level come from the server's own counters (crosscheck.py). The
+output is one JSON file with each layout's crosscheck.json and the machine's load average around it.
+
+    .venv/bin/python benchmarks/llmperf_crosscheck.py --output benchmarks/results/llmperf_crosscheck.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE = os.environ.get("LLMOPS_CACHE") or os.path.expanduser("~/.cache/llmops-oke")
+ARCHIVE_NAME = "llmperf-f1d6bed47e4501b0e371082b41601b59ab55269f.tar.gz"
+SERVER_ARGS = ["-np", "4", "-c", "4096", "-a", "demo", "--metrics"]
+
+
+def archive() -> str:
+    if os.environ.get("LLMOPS_LLMPERF_ARCHIVE"):
+        return os.environ["LLMOPS_LLMPERF_ARCHIVE"]
+    for parent in REPO_ROOT.parents:
+        candidate = parent / "shared" / "llmperf" / ARCHIVE_NAME
+        if candidate.is_file():
+            return str(candidate)
+    raise SystemExit(f"no {ARCHIVE_NAME} under a shared/llmperf/ above {REPO_ROOT}; set LLMOPS_LLMPERF_ARCHIVE")
+
+
+class Server:
+    """A llama-server from the cached build and demo model on a free 127.0.0.1 port."""
+
+    def __init__(self, log_path: Path) -> None:
+        sys.path.insert(0, str(REPO_ROOT / "build" / "collections"))
+        from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import ensure_model
+        from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import ensure_llama_server
+
+        self.binary = ensure_llama_server(CACHE)["path"]
+        self.model = ensure_model(os.path.join(CACHE, "models"))["path"]
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log_path.open("w")
+        self.proc = subprocess.Popen([self.binary, "-m", self.model, "--host", "127.0.0.1", "--port",
+                                      str(self.port), *SERVER_ARGS], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"llama-server exited with {self.proc.returncode}; log {log_path}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"llama-server never became healthy; log {log_path}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def run_role(url: str, levels: str, args: argparse.Namespace, work: Path, run_id: str) -> dict[str, Any]:
+    playbook = work / "bench.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        "    - ansible.builtin.include_role:\n        name: llmops.oke.benchmark\n")
+    variables = {
+        "benchmark_base_url": url, "benchmark_model": "demo", "benchmark_api_key": "demo",
+        "benchmark_engine": "crosscheck", "benchmark_llmperf_archive": archive(),
+        "benchmark_llmperf_tokenizer": "demo", "benchmark_concurrency": levels,
+        "benchmark_max_requests": args.requests, "benchmark_warmup_requests": 0,
+        "benchmark_mean_input_tokens": args.input_tokens, "benchmark_mean_output_tokens": args.output_tokens,
+        "benchmark_correctness_requests": 0, "benchmark_server_slots": 4,
+        "benchmark_results_dir": str(work / "results"), "benchmark_run_id": run_id,
+        "benchmark_node_shape": "local",
+    }
+    venv_bin = Path(sys.executable).parent
+    env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "build" / "collections"),
+           "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}"}
+    started = time.monotonic()
+    result = subprocess.run([str(venv_bin / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+                             "-e", json.dumps(variables)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=3600, check=False)
+    if result.returncode != 0:
+        raise SystemExit(result.stdout[-6000:] + result.stderr[-3000:])
+    check = json.loads((work / "results" / run_id / "crosscheck.json").read_text())
+    check["wall_s"] = round(time.monotonic() - started, 1)
+    return check
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--levels", default="1,2,4")
+    parser.add_argument("--requests", type=int, default=6, help="measured requests per level, both engines")
+    parser.add_argument("--input-tokens", type=int, default=100)
+    parser.add_argument("--output-tokens", type=int, default=48)
+    parser.add_argument("--layouts", default="shared,fresh")
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args()
+    record: dict[str, Any] = {"recorded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                              "command": " ".join([Path(sys.executable).name, *sys.argv]),
+                              "server_args": SERVER_ARGS, "requests_per_level": args.requests,
+                              "input_tokens": args.input_tokens, "output_tokens": args.output_tokens,
+                              "warmup_requests": 0, "layouts": {}}
+    with tempfile.TemporaryDirectory(prefix="llmperf-crosscheck-") as tmp:
+        for layout in args.layouts.split(","):
+            groups = [args.levels] if layout == "shared" else args.levels.split(",")
+            runs = []
+            for index, levels in enumerate(groups):
+                work = Path(tmp, f"{layout}-{index}")
+                work.mkdir()
+                load_before = os.getloadavg()
+                server = Server(work / "server.log")
+                try:
+                    check = run_role(server.url, levels, args, work, f"{layout}{index}")
+                finally:
+                    server.stop()
+                check["load_average_1m"] = {"before": load_before[0], "after": os.getloadavg()[0]}
+                runs.append(check)
+                print(f"{layout} {levels}: {check['wall_s']} s, load {load_before[0]:.2f} -> "
+                      f"{check['load_average_1m']['after']:.2f}", flush=True)
+            record["layouts"][layout] = runs
+    Path(args.output).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
