@@ -130,8 +130,8 @@ def test_local_archive_installs_once_then_reuses(tmp_path: Path, installer: list
     assert now
     assert Path(install.root).parent == tmp_path / "cache" / "llmperf"
     assert Path(install.source, "token_benchmark_ray.py").is_file() and Path(install.source, "src/llmperf").is_dir()
-    assert json.loads(Path(install.root, ".complete").read_text()) == {"archive_url": archive.as_uri(),
-                                                                      "archive_sha256": digest}
+    complete = json.loads(Path(install.root, ".complete").read_text())
+    assert complete == {"archive_url": archive.as_uri(), "archive_sha256": digest}
     venv, pip = installer
     assert venv[1:3] == ["-m", "venv"]
     assert pip[:4] == [install.python, "-m", "pip", "install"]
@@ -418,6 +418,6 @@ def test_commands_for_a_v1_base_url() -> None:
                            stddev_input_tokens=0, mean_output_tokens=20, stddev_output_tokens=0, max_requests=8,
                            correctness_requests=3, correctness_max_tokens=16)
     assert work.openai_base() == "https://gw.example/v1" and work.metrics_url() == "https://gw.example/metrics"
-    assert load_command(install, work, 4, "/out/c4")[:2] == ["/r/venv/bin/python", os.path.join("/r/source",
-                                                                                               "token_benchmark_ray.py")]
+    script = os.path.join("/r/source", "token_benchmark_ray.py")
+    assert load_command(install, work, 4, "/out/c4")[:2] == ["/r/venv/bin/python", script]
     assert correctness_command(install, work, "/out/correctness")[-1] == '{"max_tokens": 16}'
