@@ -364,7 +364,6 @@ report:
 
 import json
 import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -384,6 +383,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.llmperf_runner im
     run_llmperf_engine,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.bench.options import OptionError, module_argument_spec
+from ansible_collections.llmops.oke.plugins.module_utils.bench.progress_line import format_progress
 from ansible_collections.llmops.oke.plugins.module_utils.bench.report import text_table
 
 ENGINE_OPTIONS = tuple(module_argument_spec())
@@ -463,12 +463,8 @@ def main():
     progress_path = os.path.join(run_dir, "progress.log")
 
     def progress(event):
-        p50 = event["p50_ttft_s"]
-        line = "{} [{}] {}/{} done, {:.2f} req/s, p50 TTFT {}, errors {}\n".format(
-            time.strftime("%H:%M:%S"), event["level"], event["completed"], event["total"] or "?", event["rate_rps"],
-            "-" if p50 is None else f"{p50 * 1000:.1f} ms", event["errors"])
         with open(progress_path, "a", encoding="utf-8") as handle:
-            handle.write(line)
+            handle.write(format_progress(event) + "\n")
 
     try:
         if params["import_from"]:

@@ -114,9 +114,9 @@ def _bench_vars(tmp_path: Path, base_url: str, **extra: object) -> dict:
 
 
 BENCH_TASKS = "    - ansible.builtin.include_role:\n        name: llmops.oke.benchmark\n"
-# the module's progress.log line (llm_benchmark.py), as the poll task prints it
+# the module's progress.log line (bench/progress_line.py), as the poll task prints it
 PROGRESS_LINE = re.compile(r"benchmark bench-progress: \d\d:\d\d:\d\d \[c[12]\] \d+/12 done, [\d.]+ req/s, "
-                           r"p50 TTFT (-|[\d.]+ ms), errors \d+ \(\d+ s elapsed\)")
+                           r"p50 TTFT (-|[\d.]+ ms), errors \d+( \(level done\))? \(\d+ s elapsed\)")
 
 
 def test_benchmark_prints_level_done_rate_ttft_and_errors_while_it_runs(tmp_path: Path) -> None:

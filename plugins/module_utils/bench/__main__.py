@@ -13,15 +13,12 @@ from typing import Any
 from .benchmark import BenchmarkConfig, run_benchmark
 from .capacity import compare_backends
 from .options import OptionError, add_cli_options, cli_flag
+from .progress_line import format_progress
 
 
 def _progress(event: dict[str, Any]) -> None:
-    p50 = event["p50_ttft_s"]
-    total = event["total"] if event["total"] is not None else "?"
-    sys.stderr.write(
-        f"[{event['level']}] {event['completed']}/{total} done, {event['rate_rps']:.2f} req/s, "
-        f"p50 TTFT {'-' if p50 is None else f'{p50 * 1000:.1f} ms'}, errors {event['errors']}"
-        f"{' (level done)' if event['final'] else ''}\n")
+    # the Job's pod log: the role's wait prints the last of these lines (progress_line.last_progress)
+    sys.stderr.write(format_progress(event) + "\n")
     sys.stderr.flush()
 
 

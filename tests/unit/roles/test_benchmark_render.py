@@ -12,8 +12,10 @@ import pytest
 from inference_render_support import args_map, by_kind, render_role
 from k8s_support import assert_valid
 
+from ansible_collections.llmops.oke.plugins.filter.benchmark_progress import benchmark_progress
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig
 from ansible_collections.llmops.oke.plugins.module_utils.bench.job_import import import_job_results
+from ansible_collections.llmops.oke.plugins.module_utils.bench.progress_line import parse_progress
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -94,6 +96,10 @@ def test_builtin_job_script_runs_and_its_log_imports(tmp_path) -> None:
         done = subprocess.run(["/bin/sh", "-c", container["args"][0].replace("python -m", f"{sys.executable} -m")],
                               env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
+    # the pod's progress lines (stderr, in its log) are what the role's wait prints (job_poll.yml)
+    shown = benchmark_progress(done.stderr.splitlines() + done.stdout.splitlines())
+    assert (parse_progress(shown) or {}).get("level") == "c2" and parse_progress(shown)["final"], done.stderr[-3000:]
+    assert parse_progress(shown)["completed"] == 3
     log = tmp_path / "pod.log"
     log.write_text(done.stdout)
     config = BenchmarkConfig.from_dict({"base_url": "http://unused", "model": "llama", "preset": "chatbot",
