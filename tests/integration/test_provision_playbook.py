@@ -115,6 +115,31 @@ def test_one_bad_pool_creates_nothing(emulator_and_identity, tmp_path: Path) -> 
     assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
 
 
+def test_bad_gateway_input_creates_no_pool(emulator_and_identity, tmp_path: Path) -> None:
+    """The gateway is the stage's second role: its bad input used to fail after both pools and the add-on were
+    created. Now the stage's first step checks both roles: zero writes, the message names the variable."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("provision.yml", emulator, identity, tmp_path,
+                       extra_vars={"api_gateway_rate_limit_per_second": 0})
+    assert run.returncode != 0 and "api_gateway_rate_limit_per_second" in run.output, run.output[-4000:]
+    assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
+
+
+@pytest.mark.parametrize("bad", [{"autoscaling_vllm_min_replicas": 0}, {"benchmark_llama_cpp": True,
+                                                                          "benchmark_max_requests": 0}],
+                         ids=["observe-stage", "benchmark-stage"])
+def test_site_checks_every_stage_before_provisioning(emulator_and_identity, tmp_path: Path, bad: dict) -> None:
+    """site.yml: a bad input of a later stage (observe, benchmark) stops the run before provision writes to OCI."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("site.yml", emulator, identity, tmp_path, extra_vars=bad)
+    variable = next(name for name in bad if name != "benchmark_llama_cpp")
+    assert run.returncode != 0 and variable in run.output, run.output[-4000:]
+    assert "Check the input of every role of every stage" in run.output
+    assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
+
+
 def test_jwt_choice_and_missing_settings(emulator_and_identity, tmp_path: Path) -> None:
     emulator, identity = emulator_and_identity
     emulator.reset()
