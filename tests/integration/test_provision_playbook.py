@@ -140,6 +140,23 @@ def test_site_checks_every_stage_before_provisioning(emulator_and_identity, tmp_
     assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
 
 
+def test_no_quota_is_said_in_words(emulator_and_identity, tmp_path: Path) -> None:
+    """A quota of 0 used to store a plan with no quota: now it is refused before any write, and no quota is
+    api_gateway_usage_plan_no_quota: true (the plan OCI holds then has no quota, the rate limit stays)."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    refused = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
+                           extra_vars={"api_gateway_usage_plan_quota": 0})
+    assert refused.returncode != 0, refused.output[-4000:]
+    assert "api_gateway_usage_plan_quota must be 1 or more, got 0" in refused.output, refused.output[-4000:]
+    assert writes(emulator.calls) == {}
+    unlimited = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
+                             extra_vars={"api_gateway_usage_plan_quota": 0, "api_gateway_usage_plan_no_quota": True})
+    assert unlimited.returncode == 0, unlimited.output[-4000:]
+    entitlement = emulator.items("apigateway", "UsagePlan")[0]["entitlements"][0]
+    assert entitlement.get("quota") is None and entitlement["rateLimit"]["value"] == 10, entitlement
+
+
 def test_jwt_choice_and_missing_settings(emulator_and_identity, tmp_path: Path) -> None:
     emulator, identity = emulator_and_identity
     emulator.reset()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bad_input_support import assert_refused_before_oci, run_cases
+from bad_input_support import run_cases
 
 BASE = {"api_gateway_compartment_id": "ocid1.compartment.oc1..aaaaaaaaexample",
         "api_gateway_subnet_id": "ocid1.subnet.oc1.iad.aaaaaaaaexample",
@@ -19,6 +19,7 @@ TABLE = [
     ("api_gateway_rate_limit_per_second", {"api_gateway_rate_limit_per_second": 0}),
     ("api_gateway_usage_plan_rate_limit_per_second", {"api_gateway_usage_plan_rate_limit_per_second": -1}),
     ("api_gateway_usage_plan_quota", {"api_gateway_usage_plan_quota": -5}),
+    ("api_gateway_usage_plan_quota", {"api_gateway_usage_plan_quota": 0}),  # "no quota" needs its own word
     ("api_gateway_read_timeout_s", {"api_gateway_read_timeout_s": 301}),
     ("api_gateway_connect_timeout_s", {"api_gateway_connect_timeout_s": 0}),
     ("api_gateway_token_header", {"api_gateway_token_header": "x api key"}),
@@ -30,11 +31,19 @@ TABLE = [
 def test_each_bad_setting_fails_in_the_preflight_naming_the_variable(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("OCI_AUTH_TYPE", "api_key")
     monkeypatch.setenv("OCI_CONFIG_FILE", str(tmp_path / "no-oci-config"))
-    cases = {variable: {**BASE, **bad} for variable, bad in TABLE}
+    cases = {f"{variable}={bad[variable]}": {**BASE, **bad} for variable, bad in TABLE}
     cases["two at once"] = {**BASE, "api_gateway_rate_limit_per_second": 0, "api_gateway_token_header": "a b"}
     cases["valid"] = BASE
+    cases["no quota, said in words"] = {**BASE, "api_gateway_usage_plan_quota": 0,
+                                        "api_gateway_usage_plan_no_quota": True}
     outcomes = run_cases("api_gateway", cases, tmp_path)
+    for variable, bad in TABLE:
+        outcome = outcomes[f"{variable}={bad[variable]}"]
+        assert outcome["failed"] and variable in outcome["message"], (bad, outcome["message"])
     # The valid settings pass the preflight and fail only at the first OCI call (no endpoint configured here).
-    assert_refused_before_oci(outcomes, [variable for variable, _bad in TABLE])
+    for case in ("valid", "no quota, said in words"):
+        message = outcomes[case]["message"]
+        assert outcomes[case]["failed"] and "no-oci-config" in message, message
+        assert not any(variable in message for variable, _bad in TABLE), message
     both = outcomes["two at once"]["message"]
     assert "api_gateway_rate_limit_per_second" in both and "api_gateway_token_header" in both, both

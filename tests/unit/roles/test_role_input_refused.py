@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from bad_input_support import run_cases
 from chart_mirror import mirror_url, repo_url_vars
 
@@ -117,6 +118,10 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
         ("autoscaling_cpu_pool_min_nodes", {"autoscaling_cpu_pool_min_nodes": 7}),
         ("autoscaling_gpu_pool_max_nodes", {"autoscaling_gpu_pool_max_nodes": 0}),
         ("autoscaling_mode", {"autoscaling_mode": "vpa"}),
+        # scale to zero needs its word, and KEDA (an HPA cannot go below 1)
+        ("autoscaling_vllm_min_replicas", {"autoscaling_mode": "keda", "autoscaling_vllm_min_replicas": 0}),
+        ("autoscaling_llama_cpp_min_replicas", {"autoscaling_llama_cpp_min_replicas": 0,
+                                                "autoscaling_llama_cpp_allow_zero_replicas": True}),
     ]),
     "monitoring": ({}, [
         ("monitoring_scrape_interval", {"monitoring_scrape_interval": "15"}),
@@ -212,3 +217,16 @@ def test_each_bad_input_fails_naming_the_variable_and_writes_nothing(role: str, 
         assert not outcomes["valid"]["failed"], outcomes["valid"]["message"]
         assert outcomes["valid"]["written"], "the valid case wrote nothing"
     assert not problems, f"{role}: of {len(table)} bad inputs, not refused cleanly:\n" + "\n".join(problems)
+
+
+def test_keda_scales_to_zero_when_told(tmp_path: Path) -> None:
+    """min 0 with autoscaling_mode keda and the backend's allow_zero_replicas: a ScaledObject with minReplicaCount 0
+    (the other backend keeps its 1)."""
+    told = {"autoscaling_mode": "keda", "autoscaling_keda_install": False, "autoscaling_vllm_min_replicas": 0,
+            "autoscaling_vllm_allow_zero_replicas": True}
+    outcome = run_cases("autoscaling", {"told": told}, tmp_path)["told"]
+    assert not outcome["failed"], outcome["message"]
+    documents = list(yaml.safe_load_all((tmp_path / "case0" / "autoscaling.yaml").read_text()))
+    counts = {doc["metadata"]["name"]: doc["spec"]["minReplicaCount"] for doc in documents
+              if doc and doc["kind"] == "ScaledObject"}
+    assert counts == {"vllm": 0, "llama-cpp": 1}, counts
