@@ -126,15 +126,16 @@ def test_bad_gateway_input_creates_no_pool(emulator_and_identity, tmp_path: Path
     assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
 
 
-@pytest.mark.parametrize("bad", [{"autoscaling_vllm_min_replicas": 0}, {"benchmark_llama_cpp": True,
-                                                                          "benchmark_max_requests": 0}],
-                         ids=["observe-stage", "benchmark-stage"])
-def test_site_checks_every_stage_before_provisioning(emulator_and_identity, tmp_path: Path, bad: dict) -> None:
+SITE_BAD = [("autoscaling_vllm_min_replicas", 0), ("benchmark_max_requests", 0)]
+
+
+@pytest.mark.parametrize(("variable", "value"), SITE_BAD, ids=["observe-stage", "benchmark-stage"])
+def test_site_checks_every_stage_before_provisioning(emulator_and_identity, tmp_path: Path, variable: str,
+                                                     value: int) -> None:
     """site.yml: a bad input of a later stage (observe, benchmark) stops the run before provision writes to OCI."""
     emulator, identity = emulator_and_identity
     emulator.reset()
-    run = run_playbook("site.yml", emulator, identity, tmp_path, extra_vars=bad)
-    variable = next(name for name in bad if name != "benchmark_llama_cpp")
+    run = run_playbook("site.yml", emulator, identity, tmp_path, extra_vars={variable: value})
     assert run.returncode != 0 and variable in run.output, run.output[-4000:]
     assert "Check the input of every role of every stage" in run.output
     assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
