@@ -23,6 +23,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -35,7 +36,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE = os.environ.get("LLMOPS_CACHE") or os.path.expanduser("~/.cache/llmops-oke")
 ARCHIVE_NAME = "llmperf-f1d6bed47e4501b0e371082b41601b59ab55269f.tar.gz"
-SERVER_ARGS = ["-np", "4", "-c", "4096", "-a", "demo", "--metrics"]
+# timestamps on the log's task lines show when each request reached a slot (both engines' start spread)
+SERVER_ARGS = ["-np", "4", "-c", "4096", "-a", "demo", "--metrics", "--log-timestamps", "--log-prefix"]
 
 
 def archive() -> str:
@@ -88,6 +90,60 @@ class Server:
         self.log.close()
 
 
+def server_tasks(log_path: Path) -> list[dict[str, Any]]:
+    """Each request as the server logged it, in launch order: when it reached a slot (seconds from the first),
+    prompt tokens it evaluated (cached ones excluded) and how long, tokens it generated and how long.
+
+    From llama-server's ``--log-timestamps`` lines (``M.SS.mmm.uuu``): ``launch_slot_: ... | task N | processing
+    task`` and the two ``print_timing`` lines ``prompt eval time = X ms / N tokens`` and ``eval time = ...``.
+    """
+    launches: dict[str, float] = {}
+    tasks: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stamp = re.match(r"(\d+)\.(\d+)\.(\d+)\.(\d+) ", line)
+        if not stamp:
+            continue
+        minutes, seconds, millis, micros = (int(part) for part in stamp.groups())
+        at = minutes * 60 + seconds + millis / 1e3 + micros / 1e6
+        if found := re.search(r"task (\d+) \| processing task", line):
+            launches[found.group(1)] = at
+        elif found := re.search(r"task (\d+) \| prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens", line):
+            current = {"task": int(found.group(1)), "launched_s": launches.get(found.group(1)),
+                       "prompt_eval_ms": float(found.group(2)), "prompt_eval_tokens": int(found.group(3))}
+        elif (found := re.search(r"task (\d+) \|\s+eval time =\s+([\d.]+) ms /\s+(\d+) tokens", line)) and current:
+            current.update(eval_ms=float(found.group(2)), generated_tokens=int(found.group(3)))
+            tasks.append(current)
+            current = {}
+    first = min((task["launched_s"] for task in tasks if task["launched_s"] is not None), default=0.0)
+    for task in tasks:
+        if task["launched_s"] is not None:
+            task["launched_s"] = round(task["launched_s"] - first, 3)
+    return sorted(tasks, key=lambda task: (task["launched_s"] is None, task["launched_s"]))
+
+
+def phase_summary(tasks: list[dict[str, Any]], ours: int) -> dict[str, Any]:
+    """The server's view of each engine's requests: ours are the first ``ours`` launched (no warm-up; the
+    cross-check runs our engine first), LLMPerf's the rest (its uncounted in-flight requests included)."""
+    def median(values: list[float]) -> float | None:
+        values = sorted(values)
+        return None if not values else values[len(values) // 2] if len(values) % 2 else \
+            (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+
+    result = {}
+    for engine, group in (("builtin", tasks[:ours]), ("llmperf", tasks[ours:])):
+        result[engine] = {
+            "requests_at_server": len(group),
+            "fully_cached_prompts": sum(1 for task in group if task["prompt_eval_tokens"] <= 1),
+            "prompt_eval_tokens_median": median([task["prompt_eval_tokens"] for task in group]),
+            "prompt_eval_ms_median": median([task["prompt_eval_ms"] for task in group]),
+            "decode_ms_per_token_median": median([task["eval_ms"] / task["generated_tokens"] for task in group
+                                                  if task["generated_tokens"]]),
+            "generated_tokens_mean": (sum(task["generated_tokens"] for task in group) / len(group)) if group else None,
+        }
+    return result
+
+
 def run_role(url: str, levels: str, args: argparse.Namespace, work: Path, run_id: str) -> dict[str, Any]:
     playbook = work / "bench.yml"
     playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
@@ -125,19 +181,21 @@ def main() -> None:
     parser.add_argument("--output-tokens", type=int, default=48)
     parser.add_argument("--layouts", default="shared,fresh")
     parser.add_argument("--output", required=True)
+    parser.add_argument("--work-dir", default="", help="keep run folders and server logs here (default: a temp dir)")
     args = parser.parse_args()
     record: dict[str, Any] = {"recorded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                               "command": " ".join([Path(sys.executable).name, *sys.argv]),
                               "server_args": SERVER_ARGS, "requests_per_level": args.requests,
                               "input_tokens": args.input_tokens, "output_tokens": args.output_tokens,
                               "warmup_requests": 0, "layouts": {}}
-    with tempfile.TemporaryDirectory(prefix="llmperf-crosscheck-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="llmperf-crosscheck-") as scratch:
+        tmp = args.work_dir or scratch
         for layout in args.layouts.split(","):
             groups = [args.levels] if layout == "shared" else args.levels.split(",")
             runs = []
             for index, levels in enumerate(groups):
                 work = Path(tmp, f"{layout}-{index}")
-                work.mkdir()
+                work.mkdir(parents=True)
                 load_before = os.getloadavg()
                 server = Server(work / "server.log")
                 try:
@@ -145,6 +203,8 @@ def main() -> None:
                 finally:
                     server.stop()
                 check["load_average_1m"] = {"before": load_before[0], "after": os.getloadavg()[0]}
+                check["server_tasks"] = server_tasks(work / "server.log")
+                check["server_view"] = phase_summary(check["server_tasks"], args.requests * len(levels.split(",")))
                 runs.append(check)
                 print(f"{layout} {levels}: {check['wall_s']} s, load {load_before[0]:.2f} -> "
                       f"{check['load_average_1m']['after']:.2f}", flush=True)

@@ -632,7 +632,8 @@ class OpenAIClient:
         wire = self._request_bytes(method, path or self.completion_path, payload, extra)
         record.start = time.perf_counter()
         for attempt in range(2):
-            conn = self._take_idle()
+            # the resend opens a fresh connection: other idle ones may have been closed the same way
+            conn = self._take_idle() if attempt == 0 else None
             reused = conn is not None
             if conn is None:
                 record.new_connection = True

@@ -121,3 +121,25 @@ def test_server_closing_kept_alive_connections_is_not_an_error(make_server) -> N
         closed_no_earlier_than = truth[previous.request_id].done_sent + CLOSE_AFTER_S - CLOCK_S
         assert closed_no_earlier_than <= record.start <= truth[record.request_id].chunk_sent[0], record.request_id
         assert record.ttft_s == record.first_content_at - record.start
+
+
+def test_the_resend_after_a_stale_connection_opens_a_fresh_one(make_server) -> None:
+    # After a concurrent round, several kept-alive connections sit idle; when the server closes them (llama.cpp
+    # does after streamed responses), the resend must not take another idle one, which died the same way
+    # (seen as connection_closed on the last request of a c4 level in issue 17's cross-check recording)
+    server = make_server(ttft_s=0.005, itl_s=0.001)
+
+    async def main():
+        client = OpenAIClient(Endpoint(base_url=server.base_url, model="m", headers={"X-Fault": "close_on_reuse"}))
+        try:
+            first = await asyncio.gather(*(client.send(RequestSpec(prompt="x", max_tokens=3, request_id=f"a{index}"))
+                                           for index in range(2)))
+            last = await client.send(RequestSpec(prompt="x", max_tokens=3, request_id="b"))
+            return first, last
+        finally:
+            await client.close()
+
+    first, last = asyncio.run(main())
+    assert all(r.ok for r in first), [r.error_code for r in first]
+    assert last.ok, (last.error_code, last.error_msg)
+    assert last.retried_stale_connection and last.new_connection
