@@ -122,26 +122,39 @@ def server_tasks(log_path: Path) -> list[dict[str, Any]]:
     return sorted(tasks, key=lambda task: (task["launched_s"] is None, task["launched_s"]))
 
 
-def phase_summary(tasks: list[dict[str, Any]], ours: int) -> dict[str, Any]:
-    """The server's view of each engine's requests: ours are the first ``ours`` launched (no warm-up; the
-    cross-check runs our engine first), LLMPerf's the rest (its uncounted in-flight requests included)."""
-    def median(values: list[float]) -> float | None:
-        values = sorted(values)
-        return None if not values else values[len(values) // 2] if len(values) % 2 else \
-            (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+def _median(values: list[float]) -> float | None:
+    values = sorted(values)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
-    result = {}
-    for engine, group in (("builtin", tasks[:ours]), ("llmperf", tasks[ours:])):
-        result[engine] = {
-            "requests_at_server": len(group),
+
+def server_view(tasks: list[dict[str, Any]], levels: list[int], requests: int) -> list[dict[str, Any]]:
+    """The server's view of each engine's level, in launch order: our levels first (no warm-up: ``requests``
+    each), then LLMPerf's, each ``requests + concurrency - 1`` requests: its threads' requests still in flight
+    when the count is reached complete and are dropped (token_benchmark_ray.py, launch_request). When the
+    server saw another number of requests the split is not made (an empty list)."""
+    groups = [("builtin", level, requests) for level in levels] + \
+        [("llmperf", level, requests + level - 1) for level in levels]
+    if sum(count for _engine, _level, count in groups) != len(tasks):
+        return []
+    view, at = [], 0
+    for engine, level, count in groups:
+        group = tasks[at:at + count]
+        at += count
+        view.append({
+            "engine": engine, "label": f"c{level}", "requests_at_server": len(group),
             "fully_cached_prompts": sum(1 for task in group if task["prompt_eval_tokens"] <= 1),
-            "prompt_eval_tokens_median": median([task["prompt_eval_tokens"] for task in group]),
-            "prompt_eval_ms_median": median([task["prompt_eval_ms"] for task in group]),
-            "decode_ms_per_token_median": median([task["eval_ms"] / task["generated_tokens"] for task in group
-                                                  if task["generated_tokens"]]),
-            "generated_tokens_mean": (sum(task["generated_tokens"] for task in group) / len(group)) if group else None,
-        }
-    return result
+            "prompt_eval_tokens_median": _median([task["prompt_eval_tokens"] for task in group]),
+            "prompt_eval_ms_median": _median([task["prompt_eval_ms"] for task in group]),
+            "decode_ms_per_token_median": _median([task["eval_ms"] / task["generated_tokens"] for task in group
+                                                   if task["generated_tokens"]]),
+            "generated_tokens_mean": sum(task["generated_tokens"] for task in group) / len(group),
+            "first_round_launch_spread_s": round(max(t["launched_s"] for t in group[:level])
+                                                 - min(t["launched_s"] for t in group[:level]), 3),
+        })
+    return view
 
 
 def run_role(url: str, levels: str, args: argparse.Namespace, work: Path, run_id: str) -> dict[str, Any]:
@@ -182,7 +195,18 @@ def main() -> None:
     parser.add_argument("--layouts", default="shared,fresh")
     parser.add_argument("--output", required=True)
     parser.add_argument("--work-dir", default="", help="keep run folders and server logs here (default: a temp dir)")
+    parser.add_argument("--reanalyse", action="store_true",
+                        help="run nothing: recompute the server's view in --output from the logs kept in --work-dir")
     args = parser.parse_args()
+    if args.reanalyse:
+        record = json.loads(Path(args.output).read_text(encoding="utf-8"))
+        for layout, runs in record["layouts"].items():
+            for index, check in enumerate(runs):
+                check["server_tasks"] = server_tasks(Path(args.work_dir, f"{layout}-{index}", "server.log"))
+                check["server_view"] = server_view(check["server_tasks"], [lv["concurrency"] for lv in check["levels"]],
+                                                   record["requests_per_level"])
+        Path(args.output).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        return
     record: dict[str, Any] = {"recorded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                               "command": " ".join([Path(sys.executable).name, *sys.argv]),
                               "server_args": SERVER_ARGS, "requests_per_level": args.requests,
@@ -204,7 +228,8 @@ def main() -> None:
                     server.stop()
                 check["load_average_1m"] = {"before": load_before[0], "after": os.getloadavg()[0]}
                 check["server_tasks"] = server_tasks(work / "server.log")
-                check["server_view"] = phase_summary(check["server_tasks"], args.requests * len(levels.split(",")))
+                check["server_view"] = server_view(check["server_tasks"], [int(x) for x in levels.split(",")],
+                                                   args.requests)
                 runs.append(check)
                 print(f"{layout} {levels}: {check['wall_s']} s, load {load_before[0]:.2f} -> "
                       f"{check['load_average_1m']['after']:.2f}", flush=True)

@@ -111,6 +111,18 @@ def compare_level(ours: dict[str, Any], ours_llmperf: dict[str, Any], theirs: di
     return {"builtin": builtin, "llmperf": llmperf, "differences": differences}
 
 
+def token_counting(ours_method: str, llmperf_method: str) -> dict[str, str]:
+    """Which tokenizer counted what, per engine (token_benchmark_ray.py, llmperf/utils.py for LLMPerf's side)."""
+    return {
+        "builtin": f"input: prompts built to their target length with {ours_method or 'an unrecorded method'}; "
+                   "output: the server's usage (completion_tokens), the tokens it generated; no re-tokenizing",
+        "llmperf": f"{llmperf_method or 'LLMPerf: hf-internal-testing/llama-tokenizer'}; input: its prompt "
+                   "builder's target (each sonnet line counted with its own BOS, so the prompt sent is shorter "
+                   "than the number reported); output: the generated text re-tokenized with len(tokenizer.encode("
+                   "text)), BOS included, not the tokens the server generated",
+    }
+
+
 def crosscheck(run_dir: str | Path, llmperf_run_dir: str | Path) -> dict[str, Any]:
     """Compare a builtin run folder with an LLMPerf run folder of the same workload, level by level."""
     ours = _load(Path(run_dir) / "summary.json")
@@ -131,13 +143,14 @@ def crosscheck(run_dir: str | Path, llmperf_run_dir: str | Path) -> dict[str, An
         raise ValueError(f"{run_dir} and {llmperf_run_dir} share no closed-loop concurrency level to compare")
     return {
         "llmperf_run_dir": str(llmperf_run_dir),
-        "tokenizers": {"builtin": ours.get("metadata", {}).get("token_count_method", ""),
-                       "llmperf": theirs.get("metadata", {}).get("token_count_method", "")},
+        "tokenizers": token_counting(ours.get("metadata", {}).get("token_count_method", ""),
+                                     theirs.get("metadata", {}).get("token_count_method", "")),
         "definitions": {
             "ttft": "same in both: request start to the first non-empty content chunk; difference unexplained",
             "itl": "LLMPerf: sum of time-to-next-token (TTFT included) / stream events; ours: (E2E - TTFT) / "
                    "(output tokens - 1); explained = ours in LLMPerf's definition - ours",
-            "output_tokens": "LLMPerf re-tokenizes the text (BOS included); ours: the server's usage",
+            "output_tokens": "LLMPerf: len(tokenizer.encode(generated text)), BOS included; ours: the server's "
+                             "usage (tokens generated); the ratio of the means is explained",
             "output_throughput": "explained = ours x the output-token ratio; the rest is wall time / request rate",
             "prompt_cache_share": "prompt tokens the server reused from its cache / prompt tokens, from its /metrics "
                                   "around the level; LLMPerf replays the same prompts at every level, ours never",

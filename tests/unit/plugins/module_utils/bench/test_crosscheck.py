@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils.bench.crosscheck import compare_level, crosscheck_tables
+from ansible_collections.llmops.oke.plugins.module_utils.bench.crosscheck import (
+    compare_level,
+    crosscheck_tables,
+    token_counting,
+)
 
 
 def _ours(ttft_p50: float, itl_p50: float, tokens: float, tput: float) -> dict:
@@ -52,3 +56,14 @@ def test_each_engines_prompt_cache_share_is_shown_beside_its_ttft() -> None:
     assert [line[-1] for line in figures[1]] == ["36%", "99%"]
     # without counters (a Job's import, a server without /metrics) the column says so
     assert compare_level(_ours(0.1, 0.05, 10, 20), {}, {})["llmperf"]["prompt_cache_share"] is None
+
+
+def test_the_note_says_which_tokenizer_counted_what() -> None:
+    counting = token_counting("server:/tokenize", "LLMPerf: the demo model's own vocabulary (8192 pieces)")
+    # ours: prompts sized with the server's tokenizer, output = what the server generated (usage)
+    assert counting["builtin"].startswith("input: prompts built to their target length with server:/tokenize")
+    assert "output: the server's usage (completion_tokens)" in counting["builtin"]
+    # LLMPerf: its tokenizer for both, the output by re-tokenizing the generated text
+    assert counting["llmperf"].startswith("LLMPerf: the demo model's own vocabulary")
+    assert "output: the generated text re-tokenized with len(tokenizer.encode(text)), BOS included" in \
+        counting["llmperf"]
