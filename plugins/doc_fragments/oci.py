@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Shared docs of the llmops.oke OCI modules: authentication (default), waiting (WAIT), and the check/diff
+    """Shared docs of the llmops.oke OCI modules: authentication (default), waiting (WAIT), the identity options of
+    a resource named in a compartment (IDENTITY, module_utils/oci/resource.py identity_spec()), and the check/diff
     attributes of resource modules (RESOURCE) and read-only modules (READ_ONLY)."""
 
     DOCUMENTATION = r"""
@@ -86,6 +87,32 @@ options:
       - Seconds before the first poll of the work request; later polls back off (x1.5, jitter) up to 30 seconds.
     type: float
     default: 2.0
+"""
+
+    IDENTITY = r"""
+options:
+  state:
+    description: Whether the resource should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  compartment_id:
+    description: OCID of the compartment of the resource.
+    type: str
+    required: true
+  name:
+    description:
+      - Display name of the resource, unique within its compartment (and parent, see the module's description).
+      - The resource's identity with O(compartment_id); a changed attribute updates it, never creates a second one.
+    type: str
+    required: true
+    aliases: [display_name]
+  freeform_tags:
+    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
+    type: dict
+  defined_tags:
+    description: Defined tags by namespace (the whole set).
+    type: dict
 """
 
     RESOURCE = r"""

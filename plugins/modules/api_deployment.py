@@ -24,17 +24,9 @@ author:
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT
+  - llmops.oke.oci.IDENTITY
   - llmops.oke.oci.RESOURCE
 options:
-  state:
-    description: Whether the deployment should exist.
-    type: str
-    choices: [present, absent]
-    default: present
-  compartment_id:
-    description: OCID of the compartment of the deployment.
-    type: str
-    required: true
   gateway_id:
     description: OCID of the gateway that serves the deployment.
     type: str
@@ -203,12 +195,6 @@ options:
         type: str
         choices: [INFO, WARN, ERROR]
         default: WARN
-  freeform_tags:
-    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
-    type: dict
-  defined_tags:
-    description: Defined tags by namespace (the whole set).
-    type: dict
   force_replace:
     description: Delete and recreate the deployment (its endpoint changes) when O(path_prefix) changes.
     type: bool
@@ -270,10 +256,7 @@ from typing import Any
 from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
     HTTP_BACKEND_TIMEOUT_LIMITS,
     ApiGatewayResource,
-    api_gateway_identity_spec,
     canonical_specification,
-    identity_errors,
-    run_api_gateway_module,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
@@ -281,7 +264,12 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    identity_errors,
+    identity_spec,
+    model_fields,
+    run_resource_module,
+)
 
 if HAS_OCI:
     import oci.apigateway.models as ag_models
@@ -303,7 +291,7 @@ POLICY_SECTIONS = {
 }
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    **api_gateway_identity_spec(),
+    **identity_spec(),
     "gateway_id": {"type": "str", "required": True},
     "path_prefix": {"type": "str"},
     "routes": {"type": "list", "elements": "dict", "options": {
@@ -498,7 +486,7 @@ class Deployment(ApiGatewayResource):
 
 
 def main() -> None:
-    run_api_gateway_module(Deployment, ARGUMENT_SPEC, input_errors)
+    run_resource_module(Deployment, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

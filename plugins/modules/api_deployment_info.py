@@ -64,8 +64,8 @@ deployments:
 
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import identity_errors
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, model_to_dict
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import ocid_errors
 
 if HAS_OCI:
     import oci
@@ -84,7 +84,7 @@ def main() -> None:
     module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None,
                        required_one_of=[("compartment_id", "deployment_id")])
     p = module.params
-    errors = identity_errors({**p, "name": "-"}, {
+    errors = ocid_errors(p, {
         "compartment_id": ("compartment", "tenancy"), "gateway_id": "apigateway", "deployment_id": "apideployment"})
     if errors:
         module.fail_json(msg=f"Invalid options for API deployment lookup: {'; '.join(errors)}.")

@@ -20,22 +20,9 @@ author:
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT
+  - llmops.oke.oci.IDENTITY
   - llmops.oke.oci.RESOURCE
 options:
-  state:
-    description: Whether the gateway should exist.
-    type: str
-    choices: [present, absent]
-    default: present
-  compartment_id:
-    description: OCID of the compartment of the gateway.
-    type: str
-    required: true
-  name:
-    description: Display name of the gateway, unique within the compartment.
-    type: str
-    required: true
-    aliases: [display_name]
   endpoint_type:
     description: V(PUBLIC) gateways get a public IP address; V(PRIVATE) ones only an address in O(subnet_id).
     type: str
@@ -50,12 +37,6 @@ options:
   certificate_id:
     description: OCID of the API Gateway certificate served for a custom hostname.
     type: str
-  freeform_tags:
-    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
-    type: dict
-  defined_tags:
-    description: Defined tags by namespace (the whole set).
-    type: dict
   force_replace:
     description: Delete and recreate the gateway (and lose its hostname) when O(endpoint_type) or O(subnet_id) change.
     type: bool
@@ -102,24 +83,24 @@ replaced:
 
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
-    ApiGatewayResource,
-    api_gateway_identity_spec,
-    identity_errors,
-    run_api_gateway_module,
-)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import ApiGatewayResource
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import prune_none
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import model_fields
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    identity_errors,
+    identity_spec,
+    model_fields,
+    run_resource_module,
+)
 
 if HAS_OCI:
     import oci.apigateway.models as ag_models
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    **api_gateway_identity_spec(),
+    **identity_spec(),
     "endpoint_type": {"type": "str", "choices": ["PUBLIC", "PRIVATE"]},
     "subnet_id": {"type": "str"},
     "network_security_group_ids": {"type": "list", "elements": "str"},
@@ -162,7 +143,7 @@ class Gateway(ApiGatewayResource):
 
 
 def main() -> None:
-    run_api_gateway_module(Gateway, ARGUMENT_SPEC, input_errors)
+    run_resource_module(Gateway, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

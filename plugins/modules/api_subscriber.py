@@ -20,28 +20,13 @@ author:
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT
+  - llmops.oke.oci.IDENTITY
+  - llmops.oke.oci.RESOURCE
 attributes:
-  check_mode:
-    support: full
-    description: Predicts exactly what a real run would change, with no write calls.
   diff_mode:
     support: full
     description: Shows before/after of the fields that differ (client names, token digests, never tokens).
 options:
-  state:
-    description: Whether the subscriber should exist.
-    type: str
-    choices: [present, absent]
-    default: present
-  compartment_id:
-    description: OCID of the compartment of the subscriber.
-    type: str
-    required: true
-  name:
-    description: Display name of the subscriber, unique within the compartment.
-    type: str
-    required: true
-    aliases: [display_name]
   clients:
     description: The subscriber's clients (the whole list). Required to create.
     type: list
@@ -66,12 +51,6 @@ options:
     type: str
     choices: [always, on_create]
     default: on_create
-  freeform_tags:
-    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
-    type: dict
-  defined_tags:
-    description: Defined tags by namespace (the whole set).
-    type: dict
 """
 
 EXAMPLES = r"""
@@ -105,19 +84,19 @@ work_request_ids:
 import hashlib
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
-    ApiGatewayResource,
-    api_gateway_identity_spec,
-    identity_errors,
-    run_api_gateway_module,
-)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import ApiGatewayResource
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    identity_errors,
+    identity_spec,
+    run_resource_module,
+)
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    **api_gateway_identity_spec(),
+    **identity_spec(),
     "clients": {"type": "list", "elements": "dict", "options": {
         "name": {"type": "str", "required": True},
         "token": {"type": "str", "required": True, "no_log": True},
@@ -201,7 +180,7 @@ class Subscriber(ApiGatewayResource):
 
 
 def main() -> None:
-    run_api_gateway_module(Subscriber, ARGUMENT_SPEC, input_errors)
+    run_resource_module(Subscriber, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

@@ -20,22 +20,9 @@ author:
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT
+  - llmops.oke.oci.IDENTITY
   - llmops.oke.oci.RESOURCE
 options:
-  state:
-    description: Whether the usage plan should exist.
-    type: str
-    choices: [present, absent]
-    default: present
-  compartment_id:
-    description: OCID of the compartment of the usage plan.
-    type: str
-    required: true
-  name:
-    description: Display name of the usage plan, unique within the compartment.
-    type: str
-    required: true
-    aliases: [display_name]
   entitlements:
     description: What subscribers of the plan may call, and how much. Required to create.
     type: list
@@ -79,12 +66,6 @@ options:
         type: list
         elements: str
         default: []
-  freeform_tags:
-    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
-    type: dict
-  defined_tags:
-    description: Defined tags by namespace (the whole set).
-    type: dict
   remove_all_entitlements:
     description:
       - Allow O(entitlements=[]) on an existing plan, which removes every entitlement (its subscribers can then
@@ -122,20 +103,20 @@ work_request_ids:
 
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import (
-    ApiGatewayResource,
-    api_gateway_identity_spec,
-    identity_errors,
-    run_api_gateway_module,
-)
+from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import ApiGatewayResource
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     is_ocid,
     model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    identity_errors,
+    identity_spec,
+    run_resource_module,
+)
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    **api_gateway_identity_spec(),
+    **identity_spec(),
     "entitlements": {"type": "list", "elements": "dict", "options": {
         "name": {"type": "str", "required": True},
         "description": {"type": "str"},
@@ -240,7 +221,7 @@ class UsagePlan(ApiGatewayResource):
 
 
 def main() -> None:
-    run_api_gateway_module(UsagePlan, ARGUMENT_SPEC, input_errors)
+    run_resource_module(UsagePlan, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

@@ -112,7 +112,6 @@ from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
-    OCIModule,
     build_model,
     is_ocid,
     model_to_dict,
@@ -120,7 +119,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
 from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine import (
     ContainerEngineResource,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource_module
 
 if HAS_OCI:
     import oci
@@ -191,6 +190,7 @@ def input_errors(params: dict[str, Any]) -> list[str]:
 class ClusterAddon(ContainerEngineResource):
     kind = "add-on"
     result_key = "addon"
+    name_option = "addon_name"
     entity_type = "addon"
     exact_fields = frozenset()
 
@@ -266,11 +266,7 @@ class ClusterAddon(ContainerEngineResource):
 
 
 def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=1200)
-    errors = input_errors(module.params)
-    if errors:
-        module.fail_json(msg=f"Invalid options for add-on '{module.params['addon_name']}': {'; '.join(errors)}.")
-    run_resource(ClusterAddon(module))
+    run_resource_module(ClusterAddon, ARGUMENT_SPEC, input_errors)
 
 
 if __name__ == "__main__":

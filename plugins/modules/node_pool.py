@@ -21,17 +21,9 @@ author:
 extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT
+  - llmops.oke.oci.IDENTITY
   - llmops.oke.oci.RESOURCE
 options:
-  state:
-    description: Whether the node pool should exist.
-    type: str
-    choices: [present, absent]
-    default: present
-  compartment_id:
-    description: OCID of the compartment of the node pool.
-    type: str
-    required: true
   cluster_id:
     description: OCID of the OKE cluster the node pool belongs to.
     type: str
@@ -144,12 +136,6 @@ options:
       is_force_delete_after_grace_duration:
         description: Delete the node even when eviction did not finish in time.
         type: bool
-  freeform_tags:
-    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
-    type: dict
-  defined_tags:
-    description: Defined tags by namespace (the whole set).
-    type: dict
   size_managed_by_autoscaler:
     description:
       - Use O(size) only to create the pool; later runs leave the node count to the cluster autoscaler
@@ -248,18 +234,17 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine im
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
     find_unique,
+    identity_spec,
     model_fields,
-    run_resource,
+    run_resource_module,
 )
 
 if HAS_OCI:
     import oci.container_engine.models as ce_models
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "compartment_id": {"type": "str", "required": True},
+    **identity_spec(name_aliases=()),
     "cluster_id": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
     "kubernetes_version": {"type": "str"},
     "node_shape": {"type": "str"},
     "node_shape_config": {"type": "dict", "options": {"ocpus": {"type": "float"}, "memory_in_gbs": {"type": "float"}}},
@@ -291,8 +276,6 @@ ARGUMENT_SPEC: dict[str, Any] = {
         "eviction_grace_duration": {"type": "str"},
         "is_force_delete_after_grace_duration": {"type": "bool"},
     }},
-    "freeform_tags": {"type": "dict"},
-    "defined_tags": {"type": "dict"},
     "size_managed_by_autoscaler": {"type": "bool", "default": False},
     "force_replace": {"type": "bool", "default": False},
 }
@@ -483,11 +466,7 @@ class NodePool(ContainerEngineResource):
 
 
 def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=1800)
-    errors = input_errors(module.params)
-    if errors:
-        module.fail_json(msg=f"Invalid options for node pool '{module.params['name']}': {'; '.join(errors)}.")
-    run_resource(NodePool(module))
+    run_resource_module(NodePool, ARGUMENT_SPEC, input_errors, wait_timeout_default=1800)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 """API Gateway specifics shared by api_gateway, api_deployment(_info), api_usage_plan and api_subscriber.
 
 API Gateway resources are named by ``display_name`` and their work requests live in a separate
-WorkRequestsClient; everything else is the generic :class:`OCIResource` flow.
+WorkRequestsClient; everything else (options, input checks, main()) is the generic flow of
+module_utils/oci/resource.py.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
-    is_ocid,
     model_to_dict,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, find_unique, run_resource
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, find_unique
 
 if HAS_OCI:
     import oci
@@ -26,17 +26,6 @@ if HAS_OCI:
 #: Bounds OCI documents for HTTP backend timeouts (seconds).
 HTTP_BACKEND_TIMEOUT_LIMITS = {"connect_timeout_in_seconds": 75, "read_timeout_in_seconds": 300,
                                "send_timeout_in_seconds": 300}
-
-
-def api_gateway_identity_spec() -> dict[str, dict[str, Any]]:
-    """Options every API Gateway resource module shares: state, compartment, name (display name), tags."""
-    return {
-        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        "compartment_id": {"type": "str", "required": True},
-        "name": {"type": "str", "required": True, "aliases": ["display_name"]},
-        "freeform_tags": {"type": "dict"},
-        "defined_tags": {"type": "dict"},
-    }
 
 
 class ApiGatewayResource(OCIResource):
@@ -129,32 +118,6 @@ class ApiGatewayResource(OCIResource):
 
     def delete(self, current: dict[str, Any]) -> str | None:
         return self.module.call(self._operation("delete"), current["id"]).headers.get("opc-work-request-id")
-
-
-def run_api_gateway_module(resource_class: type[ApiGatewayResource], argument_spec: dict[str, Any],
-                           input_errors: Callable[[dict[str, Any]], list[str]]) -> None:
-    """main() of a resource module: validate the input before any API call, then ensure the resource."""
-    module = OCIModule(argument_spec)
-    errors = input_errors(module.params)
-    if errors:
-        module.fail_json(msg=f"Invalid options for {resource_class.kind} '{module.params['name']}': "
-                             f"{'; '.join(errors)}.")
-    run_resource(resource_class(module))
-
-
-def identity_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:
-    """Malformed OCIDs and an empty name, found before any API call."""
-    errors = []
-    if not (params.get("name") or "").strip():
-        errors.append("name must not be empty")
-    for option, kind in ocid_options.items():
-        value = params.get(option)
-        values = value if isinstance(value, list) else [value]
-        for item in values:
-            if item is not None and not is_ocid(item, kind):
-                expected = kind if isinstance(kind, str) else " or ".join(kind)
-                errors.append(f"{option} must be an OCID of type {expected}, got '{item}'")
-    return errors
 
 
 # The part of an ApiSpecification the api_deployment module manages: leaves are None, lists hold one shape.

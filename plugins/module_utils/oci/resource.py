@@ -3,7 +3,10 @@
 """Ensure present/absent for one OCI resource kind: find by identity, compare, create/update/delete, wait.
 
 A module subclasses :class:`OCIResource`, fills in the hooks (``find``, ``get``, ``desired``,
-``create``, ``update``, ``delete`` and the work-request hooks) and calls :func:`run_resource`.
+``create``, ``update``, ``delete`` and the work-request hooks) and its ``main()`` calls
+:func:`run_resource_module` with its option spec (:func:`identity_spec` for the options every
+resource named in a compartment has; their docs are the ``llmops.oke.oci.IDENTITY`` fragment) and
+its input checks (:func:`identity_errors`, :func:`ocid_errors`).
 Identity is (compartment, parent, name): an attribute change never creates a second resource.
 """
 
@@ -11,10 +14,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import OCIModule, is_conflict
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import OCIModule, is_conflict, is_ocid
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import (
     DEFAULT_EXACT_FIELDS,
     changed_paths,
@@ -75,6 +78,8 @@ class OCIResource:
     immutable_paths: tuple[str, ...] = ()
     #: module option that lets the user accept delete-and-recreate for immutable changes
     replace_option = "force_replace"
+    #: option naming the resource in messages about invalid options
+    name_option = "name"
     #: entity type of this kind in work request resources ("nodepool"), matched case-insensitively as a part
     entity_type = ""
 
@@ -309,3 +314,48 @@ def run_resource(resource: OCIResource, state: str | None = None) -> None:
     if not resource.module._diff:
         result.pop("diff", None)
     resource.module.exit_json(**result)
+
+
+def identity_spec(name_aliases: Iterable[str] = ("display_name",)) -> dict[str, dict[str, Any]]:
+    """Options of a resource named in a compartment: state, compartment, name, tags (docs: oci.IDENTITY)."""
+    name: dict[str, Any] = {"type": "str", "required": True}
+    if name_aliases:
+        name["aliases"] = list(name_aliases)
+    return {
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "compartment_id": {"type": "str", "required": True},
+        "name": name,
+        "freeform_tags": {"type": "dict"},
+        "defined_tags": {"type": "dict"},
+    }
+
+
+def ocid_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:
+    """Options (single values or lists) that are set but not OCIDs of their kind, found before any API call."""
+    errors = []
+    for option, kind in ocid_options.items():
+        value = params.get(option)
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is not None and not is_ocid(item, kind):
+                expected = kind if isinstance(kind, str) else " or ".join(kind)
+                errors.append(f"{option} must be an OCID of type {expected}, got '{item}'")
+    return errors
+
+
+def identity_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:
+    """An empty name and malformed OCIDs, found before any API call."""
+    errors = [] if (params.get("name") or "").strip() else ["name must not be empty"]
+    return errors + ocid_errors(params, ocid_options)
+
+
+def run_resource_module(resource_class: type[OCIResource], argument_spec: dict[str, Any],
+                        input_errors: Callable[[dict[str, Any]], list[str]],
+                        wait_timeout_default: int = 1200) -> None:
+    """main() of a resource module: validate the input before any API call, then ensure the resource."""
+    module = OCIModule(argument_spec, wait_timeout_default=wait_timeout_default)
+    errors = input_errors(module.params)
+    if errors:
+        module.fail_json(msg=f"Invalid options for {resource_class.kind} "
+                             f"'{module.params[resource_class.name_option]}': {'; '.join(errors)}.")
+    run_resource(resource_class(module))
