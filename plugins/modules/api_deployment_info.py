@@ -65,7 +65,11 @@ deployments:
 from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, model_to_dict
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import ocid_errors
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    fail_on_input_errors,
+    ocid_errors,
+    read_or_list,
+)
 
 if HAS_OCI:
     import oci
@@ -81,27 +85,16 @@ ARGUMENT_SPEC: dict[str, Any] = {
 
 
 def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None,
-                       required_one_of=[("compartment_id", "deployment_id")])
+    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None, required_one_of=[("compartment_id", "deployment_id")])
     p = module.params
-    errors = ocid_errors(p, {
-        "compartment_id": ("compartment", "tenancy"), "gateway_id": "apigateway", "deployment_id": "apideployment"})
-    if errors:
-        module.fail_json(msg=f"Invalid options for API deployment lookup: {'; '.join(errors)}.")
+    fail_on_input_errors(module, "API deployment lookup", ocid_errors(p, {
+        "compartment_id": ("compartment", "tenancy"), "gateway_id": "apigateway", "deployment_id": "apideployment"}))
     client = module.client(oci.apigateway.DeploymentClient)
-    if p.get("deployment_id"):
-        deployment = module.call_or_fail(f"read API deployment {p['deployment_id']}", client.get_deployment,
-                                         p["deployment_id"])
-        module.exit_json(changed=False, deployments=[model_to_dict(deployment.data)])
-    filters = {key: value for key, value in (("gateway_id", p.get("gateway_id")), ("display_name", p.get("name")),
-                                             ("lifecycle_state", p.get("lifecycle_state"))) if value}
-    try:
-        found = module.list_all(client.list_deployments, p["compartment_id"], **filters)
-    except Exception as error:  # one sentence naming the lookup and OCI's cause
-        module.fail_oci(f"Cannot list API deployments in compartment {p['compartment_id']}", error)
-    if not p.get("lifecycle_state"):
-        found = [item for item in found if item.get("lifecycle_state") != "DELETED"]
-    if not p["summary_only"]:
+    found = read_or_list(module, "API deployment", p.get("deployment_id"), client.get_deployment,
+                         client.list_deployments, p["compartment_id"],
+                         {"gateway_id": p.get("gateway_id"), "display_name": p.get("name"),
+                          "lifecycle_state": p.get("lifecycle_state")}, keep_deleted=bool(p.get("lifecycle_state")))
+    if not p["summary_only"] and not p.get("deployment_id"):
         found = [model_to_dict(module.call_or_fail(f"read API deployment {item['id']}", client.get_deployment,
                                                    item["id"]).data) for item in found]
     module.exit_json(changed=False, deployments=sorted(found, key=lambda item: item.get("display_name") or ""))

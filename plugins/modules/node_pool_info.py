@@ -58,7 +58,12 @@ node_pools:
 
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule, is_ocid, model_to_dict
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, OCIModule
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    fail_on_input_errors,
+    ocid_errors,
+    read_or_list,
+)
 
 if HAS_OCI:
     import oci
@@ -73,26 +78,14 @@ ARGUMENT_SPEC: dict[str, Any] = {
 
 
 def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None,
-                       required_one_of=[("compartment_id", "node_pool_id")])
-    params = module.params
-    checks = [("compartment_id", ("compartment", "tenancy")), ("cluster_id", "cluster"), ("node_pool_id", "nodepool")]
-    errors = [f"{option} must be an OCID, got '{params[option]}'" for option, kind in checks
-              if params.get(option) is not None and not is_ocid(params[option], kind)]
-    if errors:
-        module.fail_json(msg=f"Invalid options for node_pool_info: {'; '.join(errors)}.")
+    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None, required_one_of=[("compartment_id", "node_pool_id")])
+    p = module.params
+    fail_on_input_errors(module, "node_pool_info", ocid_errors(p, {
+        "compartment_id": ("compartment", "tenancy"), "cluster_id": "cluster", "node_pool_id": "nodepool"}))
     client = module.client(oci.container_engine.ContainerEngineClient)
-    if params.get("node_pool_id"):
-        response = module.call_or_fail(f"read node pool {params['node_pool_id']}", client.get_node_pool,
-                                       params["node_pool_id"])
-        module.exit_json(changed=False, node_pools=[model_to_dict(response.data)])
-    filters = {key: params[key] for key in ("cluster_id", "name") if params.get(key)}
-    try:
-        pools = module.list_all(client.list_node_pools, params["compartment_id"], **filters)
-    except Exception as error:  # one sentence naming what was listed
-        module.fail_oci(f"Cannot list node pools of compartment {params['compartment_id']}", error)
-    if not params["include_deleted"]:
-        pools = [pool for pool in pools if pool.get("lifecycle_state") != "DELETED"]
+    pools = read_or_list(module, "node pool", p.get("node_pool_id"), client.get_node_pool, client.list_node_pools,
+                         p["compartment_id"], {"cluster_id": p.get("cluster_id"), "name": p.get("name")},
+                         keep_deleted=p["include_deleted"])
     module.exit_json(changed=False, node_pools=pools)
 
 

@@ -17,7 +17,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import OCIModule, is_conflict, is_ocid
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
+    OCIModule,
+    is_conflict,
+    is_ocid,
+    model_to_dict,
+)
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import (
     DEFAULT_EXACT_FIELDS,
     changed_paths,
@@ -354,8 +359,27 @@ def run_resource_module(resource_class: type[OCIResource], argument_spec: dict[s
                         wait_timeout_default: int = 1200) -> None:
     """main() of a resource module: validate the input before any API call, then ensure the resource."""
     module = OCIModule(argument_spec, wait_timeout_default=wait_timeout_default)
-    errors = input_errors(module.params)
-    if errors:
-        module.fail_json(msg=f"Invalid options for {resource_class.kind} "
-                             f"'{module.params[resource_class.name_option]}': {'; '.join(errors)}.")
+    fail_on_input_errors(module, f"{resource_class.kind} '{module.params[resource_class.name_option]}'",
+                         input_errors(module.params))
     run_resource(resource_class(module))
+
+
+def read_or_list(module: OCIModule, noun: str, ocid: str | None, get: Callable[..., Any],
+                 list_call: Callable[..., Any], compartment_id: str | None, filters: dict[str, Any],
+                 keep_deleted: bool = False) -> list[dict[str, Any]]:
+    """What an info module looks up: the one resource ``ocid`` names (read with ``get``), or else every
+    resource ``list_call`` finds in the compartment with the filters that are set (DELETED ones unless
+    ``keep_deleted``). A failed call fails the module naming the lookup and OCI's cause."""
+    if ocid:
+        return [model_to_dict(module.call_or_fail(f"read {noun} {ocid}", get, ocid).data)]
+    try:
+        found = module.list_all(list_call, compartment_id, **{key: value for key, value in filters.items() if value})
+    except Exception as error:  # one sentence naming what was listed
+        module.fail_oci(f"Cannot list {noun}s in compartment {compartment_id}", error)
+    return found if keep_deleted else [item for item in found if item.get("lifecycle_state") != "DELETED"]
+
+
+def fail_on_input_errors(module: OCIModule, what: str, errors: list[str]) -> None:
+    """Fail before any API call when the options have problems, listing them all."""
+    if errors:
+        module.fail_json(msg=f"Invalid options for {what}: {'; '.join(errors)}.")
