@@ -6,8 +6,9 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     """Shared docs of the llmops.oke OCI modules: authentication (default), waiting (WAIT), the identity options of
-    a resource named in a compartment (IDENTITY, module_utils/oci/resource.py identity_spec()), and the check/diff
-    attributes of resource modules (RESOURCE) and read-only modules (READ_ONLY)."""
+    a resource in a compartment (IDENTITY, plus DISPLAY_NAME for display names; their spec is
+    module_utils/oci/resource.py identity_spec()), and the check/diff attributes of resource modules (RESOURCE)
+    and read-only modules (READ_ONLY)."""
 
     DOCUMENTATION = r"""
 options:
@@ -100,6 +101,16 @@ options:
     description: OCID of the compartment of the resource.
     type: str
     required: true
+  freeform_tags:
+    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
+    type: dict
+  defined_tags:
+    description: Defined tags by namespace (the whole set).
+    type: dict
+"""
+
+    DISPLAY_NAME = r"""
+options:
   name:
     description:
       - Display name of the resource, unique within its compartment (and parent, see the module's description).
@@ -107,12 +118,6 @@ options:
     type: str
     required: true
     aliases: [display_name]
-  freeform_tags:
-    description: Free-form tags (the whole set; extra tags on OCI count as a difference).
-    type: dict
-  defined_tags:
-    description: Defined tags by namespace (the whole set).
-    type: dict
 """
 
     RESOURCE = r"""

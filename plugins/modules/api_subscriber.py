@@ -21,6 +21,7 @@ extends_documentation_fragment:
   - llmops.oke.oci
   - llmops.oke.oci.WAIT
   - llmops.oke.oci.IDENTITY
+  - llmops.oke.oci.DISPLAY_NAME
   - llmops.oke.oci.RESOURCE
 attributes:
   diff_mode:
