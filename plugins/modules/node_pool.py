@@ -338,6 +338,7 @@ class NodePool(ContainerEngineResource):
     result_key = "node_pool"
     entity_type = "nodepool"
     immutable_paths = ("node_config_details.node_pool_pod_network_option_details.cni_type",)
+    required_to_create = (("node_shape", "node_shape"), ("placement_configs", "node_config_details.placement_configs"))
 
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
@@ -390,8 +391,7 @@ class NodePool(ContainerEngineResource):
             if p.get("user_data") is not None else None,
             "node_pool_cycling_details": prune_none(cycling) if cycling else None,
             "node_eviction_node_pool_settings": prune_none(eviction) if eviction else None,
-            "freeform_tags": p.get("freeform_tags"),
-            "defined_tags": p.get("defined_tags"),
+            **self.tags(),
         })
 
     def desired_for_existing(self, desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -417,17 +417,13 @@ class NodePool(ContainerEngineResource):
         return prune_none({"source_type": "IMAGE", "image_id": image_id, "boot_volume_size_in_gbs": boot_volume})
 
     def _complete_for_create(self, desired: dict[str, Any]) -> dict[str, Any]:
+        self.check_creatable(desired)
         full = dict(desired)
-        if not full.get("node_shape"):
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: node_shape is required to create a node pool.")
         if not full.get("kubernetes_version"):
             full["kubernetes_version"] = self._cluster_version()
         full["node_source_details"] = self._image_source(full["node_shape"], full["kubernetes_version"],
                                                          self.params.get("boot_volume_size_in_gbs"))
         full.setdefault("node_config_details", {}).setdefault("size", 0)
-        if not full["node_config_details"].get("placement_configs"):
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: placement_configs is required to create "
-                                      "a node pool.")
         return full
 
     def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:

@@ -39,8 +39,6 @@ class ApiGatewayResource(OCIResource):
     client_class_name = ""
     list_operation = ""
     noun = ""
-    #: (option, request field) pairs that must be set to create the resource.
-    required_to_create: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
@@ -77,9 +75,6 @@ class ApiGatewayResource(OCIResource):
     def list_work_request_errors(self, work_request_id: str) -> list[dict[str, Any]]:
         return self.module.list_all(self.work_requests_client.list_work_request_errors, work_request_id)
 
-    def tags(self) -> dict[str, Any]:
-        return {"freeform_tags": self.params.get("freeform_tags"), "defined_tags": self.params.get("defined_tags")}
-
     def _operation(self, verb: str) -> Callable[..., Any]:
         return getattr(self.client, f"{verb}_{self.noun}")
 
@@ -88,18 +83,6 @@ class ApiGatewayResource(OCIResource):
 
     def get(self, ocid: str) -> dict[str, Any]:
         return model_to_dict(self.module.call(self._operation("get"), ocid).data)
-
-    def check_creatable(self, desired: dict[str, Any]) -> None:
-        """Fail, before any write, when an option that only creation needs is missing."""
-        missing = [option for option, field in self.required_to_create if not desired.get(field)]
-        if missing:
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
-                                      f"{'is' if len(missing) == 1 else 'are'} required to create "
-                                      f"a {self.kind.split()[-1]}.")
-
-    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
-        self.check_creatable(desired)
-        return dict(desired)
 
     def wire(self, desired: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
         """The request body: everything desired (create), or only the changed fields (update)."""

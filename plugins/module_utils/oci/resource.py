@@ -85,6 +85,8 @@ class OCIResource:
     replace_option = "force_replace"
     #: option naming the resource in messages about invalid options
     name_option = "name"
+    #: (option, dotted field of desired()) pairs that must be set to create the resource
+    required_to_create: tuple[tuple[str, str], ...] = ()
     #: entity type of this kind in work request resources ("nodepool"), matched case-insensitively as a part
     entity_type = ""
 
@@ -145,7 +147,20 @@ class OCIResource:
 
     def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
         """What check mode reports for a resource that would be created."""
+        self.check_creatable(desired)
         return dict(desired)
+
+    def check_creatable(self, desired: dict[str, Any]) -> None:
+        """Fail, before any write, when an option that only creation needs (``required_to_create``) is missing."""
+        missing = [option for option, field in self.required_to_create if not _dig(desired, field)]
+        if missing:
+            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
+                                      f"{'is' if len(missing) == 1 else 'are'} required to create "
+                                      f"a {self.kind.removeprefix('API ')}.")
+
+    def tags(self) -> dict[str, Any]:
+        """The tag options (identity_spec()) as request fields."""
+        return {"freeform_tags": self.params.get("freeform_tags"), "defined_tags": self.params.get("defined_tags")}
 
     def predicted_update(self, current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
         """What check mode reports for a resource that would be updated in place."""
@@ -306,6 +321,12 @@ class OCIResource:
         self.wait(work_request_id, current, "delete")
         result["work_request_ids"] = [work_request_id] if work_request_id else []
         return result
+
+
+def _dig(value: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _raise(error: Exception) -> None:

@@ -382,3 +382,15 @@ def test_autoscaler_resize_between_runs_is_left_alone(run_oci_module, oci_emulat
     result = run_oci_module("node_pool", **gpu_pool(size_managed_by_autoscaler=True))
     assert result["changed"] is False and oci_emulator.write_calls() == 0
     assert result["node_pool"]["node_config_details"]["size"] == 3
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
+def test_create_without_shape_and_placement_fails_naming_both_before_any_write(run_oci_module, oci_emulator,
+                                                                                check_mode):
+    options = {key: value for key, value in gpu_pool().items() if key not in ("node_shape", "placement_configs")}
+    result = run_oci_module("node_pool", check_mode=check_mode, **options)
+    assert result["failed"] is True
+    assert result["msg"] == (f"Cannot create node pool 'gpu-a10' in cluster {FIXTURE_CLUSTER_ID}: node_shape and "
+                             "placement_configs are required to create a node pool.")
+    assert oci_emulator.write_calls() == 0
+    assert live_pools(oci_emulator) == []
