@@ -385,8 +385,7 @@ def test_autoscaler_resize_between_runs_is_left_alone(run_oci_module, oci_emulat
 
 
 @pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
-def test_create_without_shape_and_placement_fails_naming_both_before_any_write(run_oci_module, oci_emulator,
-                                                                                check_mode):
+def test_create_without_shape_and_placement_fails_naming_both(run_oci_module, oci_emulator, check_mode):
     options = {key: value for key, value in gpu_pool().items() if key not in ("node_shape", "placement_configs")}
     result = run_oci_module("node_pool", check_mode=check_mode, **options)
     assert result["failed"] is True
