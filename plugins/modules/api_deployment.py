@@ -261,7 +261,6 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
-    model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
@@ -422,6 +421,7 @@ class Deployment(ApiGatewayResource):
     required_to_create = (("path_prefix", "path_prefix"), ("routes", "specification"))
     # The whole managed specification is the user's: a policy present on OCI but not here is a difference.
     exact_fields = DEFAULT_EXACT_FIELDS | {"specification"}
+    read_in_full = True  # the list summary has no specification
 
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
@@ -436,17 +436,8 @@ class Deployment(ApiGatewayResource):
     def list_filters(self) -> dict[str, Any]:
         return {"gateway_id": self.params["gateway_id"]}
 
-    def find(self) -> dict[str, Any] | None:
-        # The list summary has no specification: the found deployment is read once in full to compare it.
-        found = self.find_summary()
-        if found is None or self.params["state"] == "absent":
-            return found
-        return self.get(found["id"])
-
-    def get(self, ocid: str) -> dict[str, Any]:
-        deployment = model_to_dict(self.module.call(self._operation("get"), ocid).data)
-        deployment["specification"] = canonical_specification(deployment.get("specification"))
-        return deployment
+    def canonical(self, resource: dict[str, Any]) -> dict[str, Any]:
+        return {**resource, "specification": canonical_specification(resource.get("specification"))}
 
     def desired(self) -> dict[str, Any]:
         p = self.params

@@ -107,7 +107,6 @@ from typing import Any
 from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import ApiGatewayResource
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     is_ocid,
-    model_to_dict,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
@@ -176,18 +175,11 @@ class UsagePlan(ApiGatewayResource):
     list_operation = "list_usage_plans"
     noun = "usage_plan"
     exact_fields = DEFAULT_EXACT_FIELDS | {"entitlements"}
+    read_in_full = True  # entitlement summaries lack their targets
 
-    def find(self) -> dict[str, Any] | None:
-        # Entitlement summaries lack their targets: read the found plan once in full to compare them.
-        found = self.find_summary()
-        if found is None or self.params["state"] == "absent":
-            return found
-        return self.get(found["id"])
-
-    def get(self, ocid: str) -> dict[str, Any]:
-        plan = model_to_dict(self.module.call(self._operation("get"), ocid).data)
-        plan["entitlements"] = [canonical_entitlement(item) for item in plan.get("entitlements") or []]
-        return plan
+    def canonical(self, resource: dict[str, Any]) -> dict[str, Any]:
+        entitlements = resource.get("entitlements") or []
+        return {**resource, "entitlements": [canonical_entitlement(item) for item in entitlements]}
 
     def desired(self) -> dict[str, Any]:
         p = self.params

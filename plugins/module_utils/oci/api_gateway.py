@@ -39,6 +39,8 @@ class ApiGatewayResource(OCIResource):
     client_class_name = ""
     list_operation = ""
     noun = ""
+    #: the list summary lacks fields that are compared: find() reads the found resource in full (unless absent)
+    read_in_full = False
 
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
@@ -67,7 +69,11 @@ class ApiGatewayResource(OCIResource):
                            ignore_states=("DELETED", "DELETING", "FAILED"))
 
     def find(self) -> dict[str, Any] | None:
-        return self.find_summary()
+        found = self.find_summary()
+        # Kinds whose list summary lacks what is compared (read_in_full) read the found one once in full.
+        if found is None or not self.read_in_full or self.params["state"] == "absent":
+            return found
+        return self.get(found["id"])
 
     def get_work_request(self, work_request_id: str) -> dict[str, Any]:
         return model_to_dict(self.module.call(self.work_requests_client.get_work_request, work_request_id).data)
@@ -82,7 +88,11 @@ class ApiGatewayResource(OCIResource):
         return getattr(oci.apigateway.models, f"{verb}{self.noun.title().replace('_', '')}Details")
 
     def get(self, ocid: str) -> dict[str, Any]:
-        return model_to_dict(self.module.call(self._operation("get"), ocid).data)
+        return self.canonical(model_to_dict(self.module.call(self._operation("get"), ocid).data))
+
+    def canonical(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """``resource`` as get() returns it, with managed fields cut to the shape desired() uses."""
+        return resource
 
     def wire(self, desired: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
         """The request body: everything desired (create), or only the changed fields (update)."""
