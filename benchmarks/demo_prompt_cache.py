@@ -150,11 +150,11 @@ def _ms(value: float | None) -> str:
 def render(runs: list[dict[str, Any]]) -> str:
     lines = ["# Demo workload: TTFT and prompt-cache share per level, before and after fresh prompts (issue 12)", "",
              f"Recorded by `benchmarks/demo_prompt_cache.py {' '.join(r['revision'] for r in runs)}` on a shared "
-             f"{os.cpu_count()}-CPU VM ({platform.platform()}) where up to 8 helpers built and tested at the same "
-             "time: absolute times are inflated and noisy, the load average is given per run. Each run had a "
-             "freshly started llama-server with the role's process-mode command (8 slots, unified KV, --metrics) "
-             "and the demo's options (chatbot preset: ~100 in / 100 out tokens, 16 measured + 2 warm-up requests "
-             "per level).", "",
+             f"{os.cpu_count()}-CPU VM ({platform.platform()}); other work on the machine shows in the load "
+             "average given per run. Each run had a freshly started llama-server with the role's process-mode "
+             "command as issue 12 found it (8 slots, unified KV, --metrics) and the demo's options then (chatbot "
+             f"preset: ~100 in / 100 out tokens, {runs[0]['max_requests'] if runs else '-'} measured + 2 warm-up "
+             "requests per level).", "",
              "Cache share = Δ`llamacpp:prompt_tokens_cached_total` / (Δ`llamacpp:prompt_tokens_total` + "
              "Δ`llamacpp:prompt_tokens_cached_total`) over each level including its 2 warm-up requests, read by "
              "the script from the server; \"engine\" is the after-revision's own figure (measured requests only) "

@@ -358,9 +358,9 @@ def _kv_markdown(results: dict[str, Any]) -> str:
         "",
         f"Recorded by `benchmarks/llama_server_defaults.py --kv-only --rounds {results['rounds']}` in "
         f"{results['elapsed_s']} s on a shared {load['cpus']}-CPU VM ({load['platform']}); load average "
-        f"{load['loadavg_at_start'][0]:.1f} at the start, {load['loadavg_at_end'][0]:.1f} at the end (up to 8 "
-        "helpers' builds and tests ran on the same 2 cores meanwhile: absolute figures are low and noisy; the "
-        "two servers were up side by side and visited in rotating order, so the load hit both alike).",
+        f"{load['loadavg_at_start'][0]:.1f} at the start, {load['loadavg_at_end'][0]:.1f} at the end (whatever "
+        "else ran on the machine meanwhile hit both servers alike: they were up side by side and visited in "
+        "rotating order).",
         f"Model: the generated demo GGUF (`{Path(results['model']).name}`). Workload: closed loop, concurrency "
         f"{SWEEP_CONCURRENCY}, {results['input_tokens']} input / {results['output_tokens']} output tokens "
         "(ignore_eos), threads and batch at llama-server's defaults, 8 slots of 1024 tokens; every prompt of the "
@@ -383,12 +383,16 @@ def _terminate(signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global SWEEP_CONCURRENCY  # one script run, one sweep concurrency
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="rounds per measurement (median reported)")
     parser.add_argument("--kv-only", action="store_true",
                         help="only unified KV on/off at concurrency 8 (small enough for a loaded machine)")
+    parser.add_argument("--concurrency", type=int, default=SWEEP_CONCURRENCY,
+                        help="users of the sweep (and of --kv-only)")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
+    SWEEP_CONCURRENCY = args.concurrency
     name = "llama_server_kv_unified.md" if args.kv_only else "llama_server_defaults.md"
     args.output = args.output or REPO_ROOT / "benchmarks" / "results" / name
     signal.signal(signal.SIGTERM, _terminate)
