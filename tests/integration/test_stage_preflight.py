@@ -76,3 +76,23 @@ def test_only_the_tagged_roles_are_checked(tmp_path: Path) -> None:
     rc, output, written = _stage("deploy.yml", tmp_path, {"llama_cpp_replicas": -1}, tags="vllm")
     assert rc == 0, output[-3000:]
     assert written, output[-3000:]
+
+
+# The benchmark stage hands each backend's URL to the role as benchmark_base_url; the refusal must name the
+# variable the user set (benchmark_<backend>_base_url), and come before the first backend is benchmarked.
+BENCHMARK_URL_BAD = [
+    ("benchmark_llama_cpp_base_url", {"benchmark_vllm_base_url": "http://127.0.0.1:9",
+                                      "benchmark_llama_cpp_base_url": ""}),
+    ("benchmark_llama_cpp_base_url", {"benchmark_vllm_base_url": "http://127.0.0.1:9",
+                                      "benchmark_llama_cpp_base_url": "not a url"}),
+    ("benchmark_vllm_base_url", {"benchmark_vllm_base_url": "127.0.0.1:8000",
+                                 "benchmark_llama_cpp_base_url": "http://127.0.0.1:9"}),
+]
+
+
+@pytest.mark.parametrize(("variable", "bad"), BENCHMARK_URL_BAD, ids=[str(i) for i in range(len(BENCHMARK_URL_BAD))])
+def test_benchmark_stage_names_the_url_variable_the_user_set(variable: str, bad: dict, tmp_path: Path) -> None:
+    rc, output, _written = _stage("benchmark.yml", tmp_path, bad)
+    assert rc != 0, output[-3000:]
+    assert f"benchmark refused: {variable}=" in output, output[-3000:]
+    assert "TASK [Benchmark vLLM" not in output, "vLLM was benchmarked before the stage refused its input"
