@@ -76,6 +76,34 @@ def test_llmperf_job_pins_the_commit_and_runs_each_level(tmp_path) -> None:
     assert flags["--llm-api"] == "openai" and flags["--results-dir"] == "$RESULTS_DIR/c$level"
     assert not [e for e in container["env"] if e["name"] == "OPENAI_API_KEY"]
     assert "/dev/shm" in {m["mountPath"] for m in container["volumeMounts"]}
+    # LLMPerf's pyproject refuses Python 3.11 (the Job's image) and pins nothing: the Job installs the controller's
+    # pins, read from the mounted engine, and puts LLMPerf's src/ on PYTHONPATH, as llmperf_runner does.
+    assert 'pip install --no-cache-dir --quiet "$src"' not in script
+    assert "pip install --no-cache-dir --quiet -r /tmp/llmperf-requirements.txt" in script
+    assert 'export PYTHONPATH="$src/src:$PYTHONPATH"' in script
+
+
+def test_llmperf_job_installs_the_controllers_pins(tmp_path) -> None:
+    """The Job script's pin extraction, run here (sh) against the engine files exactly as the ConfigMap mounts them."""
+    from ansible_collections.llmops.oke.plugins.module_utils.bench.llmperf_runner import LLMPERF_REQUIREMENTS
+
+    documents = render_role("benchmark", tmp_path, {
+        "benchmark_runner": "kubernetes", "benchmark_engine": "llmperf", "benchmark_run_id": "pins",
+        "benchmark_base_url": "http://llama-cpp.llmops.svc:8080"})
+    configmap, _job, container = _job_parts(documents)
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "engine")["mountPath"]
+    root = tmp_path / "pod"
+    engine = root / mount.lstrip("/")
+    engine.mkdir(parents=True)
+    for name, text in configmap["data"].items():
+        (engine / name).write_text(text)
+    lines = container["args"][0].splitlines()
+    first = next(i for i, line in enumerate(lines) if "LLMPERF_REQUIREMENTS" in line and line.startswith("python"))
+    step = "\n".join(lines[first:first + 2]).replace("/opt/llmops/", f"{root}/opt/llmops/").replace(
+        "/tmp/llmperf-requirements.txt", str(tmp_path / "requirements.txt"))
+    subprocess.run(["/bin/sh", "-c", step], env={**os.environ, "BENCH": env["BENCH"]}, check=True)
+    assert tuple((tmp_path / "requirements.txt").read_text().split()) == LLMPERF_REQUIREMENTS
 
 
 def test_api_key_without_a_secret_is_refused(tmp_path) -> None:
