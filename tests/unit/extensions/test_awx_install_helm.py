@@ -7,14 +7,14 @@ import importlib.util
 import io
 import stat
 import tarfile
-import threading
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from local_http import serving
 
 SCRIPT = Path(__file__).resolve().parents[3] / "extensions" / "awx" / "files" / "install_helm.py"
 VERSION = "v3.17.3"
@@ -54,14 +54,8 @@ def _release(directory: Path, arch: str, binary: bytes, checksum: str | None = N
 def site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "site"
     root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(partial(_QuietHandler, directory=str(root))) as url:
+        yield url, root
 
 
 def test_installs_verified_binary_executable(site: tuple[str, Path], tmp_path: Path) -> None:

@@ -15,11 +15,11 @@ import json
 import os
 import sys
 import tarfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_http import serving
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench import llmperf_runner as runner
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig
@@ -161,14 +161,8 @@ class _Mirror(http.server.BaseHTTPRequestHandler):
 def mirror(tmp_path: Path) -> Iterator[tuple[str, str]]:
     digest = _archive(tmp_path / "served.tar.gz")
     _Mirror.payload, _Mirror.paths = (tmp_path / "served.tar.gz").read_bytes(), []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Mirror)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/mirror/llmperf-f1d6bed.tar.gz", digest
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Mirror) as url:
+        yield f"{url}/mirror/llmperf-f1d6bed.tar.gz", digest
 
 
 def test_mirror_url_is_fetched_and_checked(tmp_path: Path, installer: list[list[str]],
@@ -307,14 +301,8 @@ def fake_llmperf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     monkeypatch.setattr(runner, "ensure_llmperf", lambda *args, **kwargs: (install, False))
     # before/after c1 (nothing cached: fresh prompts), before/after c2 (LLMPerf's replayed prompts: 95 % cached)
     _Metrics.readings = [(0, 0), (300, 0), (300, 0), (330, 570)]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Metrics)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", log
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Metrics) as url:
+        yield url, log
 
 
 def test_engine_runs_each_level_and_correctness_then_imports(tmp_path: Path, fake_llmperf: tuple[str, Path]) -> None:
