@@ -12,8 +12,9 @@ description:
     req/s, p50 TTFT, errors, as in C(07:16:02 [c8] 12/40 done, 3.20 req/s, p50 TTFT 416.0 ms, errors 0)),
     or an empty string when there is none yet. Every other line (a log's other output, the results stream,
     a line cut short) is skipped.
-  - The benchmark role prints it while it waits, for the controller runner (the run's C(progress.log)) and the
-    kubernetes runner (the benchmark pod's log) alike.
+  - The benchmark role's waits print the same line, for the controller runner (the run's C(progress.log), through
+    M(llmops.oke.async_follow)) and the kubernetes runner (the benchmark pod's log, through
+    M(llmops.oke.k8s_job_follow)) alike.
 options:
   _input:
     description: The lines to look through, as a list or as one text.

@@ -31,3 +31,13 @@ class ProgressFile:
         with open(staged, "w", encoding="utf-8") as handle:
             json.dump(record, handle)
         os.replace(staged, self.path)
+
+
+def describe_step(text: str) -> str:
+    """What a reader of the file prints: ``step 4/5 compile 45%``; ``starting`` for a file not (fully) written yet."""
+    try:
+        record = json.loads(text)
+        line = f"step {record['step_number']}/{record['steps']} {record['step']}"
+    except (ValueError, KeyError, TypeError):
+        return "starting"
+    return f"{line} {record['detail']}" if record.get("detail") else line

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The base of the actions that follow a long run to its end and print one progress line a look.
+
+A task file that includes itself to look again nests one block deeper each look, and ansible-playbook stops
+with "maximum recursion depth exceeded" after about 246 looks (an hour at 15 s). These actions loop in
+Python instead: one task, as many looks as the run needs, each printed at the default verbosity.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+display = Display()
+
+# look(elapsed_s) -> (the final result, or None while the run goes on; the progress text to print meanwhile)
+Look = Callable[[int], "tuple[dict[str, Any] | None, str]"]
+
+
+def follow(look: Look, show: Callable[[str], None], interval_s: float,
+           sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> dict:
+    """Look until ``look`` returns a final result; between looks, show its progress text and sleep."""
+    started = clock()
+    while True:
+        final, text = look(int(clock() - started))
+        if final is not None:
+            return final
+        show(text)
+        sleep(interval_s)
+
+
+class FollowAction(ActionBase):
+    """Subclasses set ``ARGUMENT_SPEC`` and ``look``; ``interval_s`` is common to all of them."""
+
+    _supports_check_mode = True
+    _supports_async = False
+    ARGUMENT_SPEC: dict[str, dict[str, Any]] = {}
+
+    def look(self, args: dict[str, Any], task_vars: dict[str, Any], elapsed_s: int) -> tuple[dict | None, str]:
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(
+            argument_spec={**self.ARGUMENT_SPEC, "interval_s": {"type": "float", "default": 15.0}})
+        if args["interval_s"] <= 0:
+            raise AnsibleActionFail(f"{self._task.action}: interval_s must be above 0, got {args['interval_s']}")
+        final = follow(lambda elapsed_s: self.look(args, task_vars or {}, elapsed_s), display.display,
+                       args["interval_s"])
+        result.update(final)
+        return result
+
+    def run_task(self, name: str, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """One look's task: through the module's action plugin where it has one (async_status, kubernetes.core's
+        kubeconfig handling), else the module itself."""
+        task = self._task.copy(exclude_parent=True, exclude_tasks=True)
+        task.action, task.args = name, args
+        action = self._shared_loader_obj.action_loader.get(
+            name, task=task, connection=self._connection, play_context=self._play_context, loader=self._loader,
+            templar=self._templar, shared_loader_obj=self._shared_loader_obj)
+        if action is None:
+            return self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+        return action.run(task_vars=task_vars)
