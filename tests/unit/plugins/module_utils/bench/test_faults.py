@@ -7,13 +7,12 @@ import itertools
 import socket
 
 import pytest
+from synthetic_llm_server import CLOSE_AFTER_S  # tests/fixtures, on the path by conftest.py
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark_async
 from ansible_collections.llmops.oke.plugins.module_utils.bench.client import Endpoint, OpenAIClient, RequestSpec
 
-# the synthetic server's close_after delay (tests/fixtures/synthetic_llm_server.py: call_later(0.02, ...)),
-# and asyncio's allowance for firing a timer up to one clock resolution early (kept generous at 1 ms)
-CLOSE_AFTER_S = 0.02
+# asyncio's allowance for firing a timer (the close_after close) up to one clock resolution early (kept generous)
 CLOCK_S = 0.001
 
 
