@@ -6,7 +6,7 @@ BIN = $(VENV_PATH)/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 
-.PHONY: demo test venv system-deps collection-link lint sanity unit integration molecule pins
+.PHONY: demo test venv system-deps collection-link lint sanity unit integration molecule pins cache cache-prune
 
 venv:
 	@hack/venv.sh >/dev/null
@@ -46,3 +46,11 @@ molecule: collection-link
 ## Offline against a chart mirror folder: make pins CHART_MIRROR=../shared/charts PINS_ARGS=--offline
 pins:
 	$(BIN)/python hack/pins.py $(if $(CHART_MIRROR),--chart-mirror $(CHART_MIRROR)) $(PINS_ARGS)
+
+## What the cache outside the clone holds (~/.cache/llmops-oke or $$LLMOPS_CACHE), and what this checkout no longer
+## uses (old virtualenvs, builds and environments left by changed pins); cache-prune removes those.
+cache: collection-link
+	$(BIN)/python hack/cache.py
+
+cache-prune: collection-link
+	$(BIN)/python hack/cache.py --prune
