@@ -18,6 +18,8 @@ description:
   - The llama_cpp role follows its llama-server build with it, the benchmark role its sweep.
 author:
   - llmops.oke maintainers (@llmops)
+extends_documentation_fragment:
+  - llmops.oke.follow
 options:
   jid:
     description: "The C(ansible_job_id) that the task started with C(async) and C(poll: 0) registered."
@@ -40,17 +42,6 @@ options:
     type: str
     required: true
     choices: [benchmark, build_step]
-  interval_s:
-    description: Seconds between two looks.
-    type: float
-    default: 15
-attributes:
-  check_mode:
-    support: full
-    description: It only reads.
-  diff_mode:
-    support: none
-    description: It changes nothing.
 notes:
   - An action plugin, run on the controller; C(async_status) and the progress file read run on the target
     (delegate_to applies).

@@ -20,6 +20,8 @@ description:
     O(kubeconfig) works as it does for them.
 author:
   - llmops.oke maintainers (@llmops)
+extends_documentation_fragment:
+  - llmops.oke.follow
 requirements:
   - the kubernetes.core collection and the kubernetes Python client where it runs
 options:
@@ -65,17 +67,6 @@ options:
   context:
     description: The kubeconfig context; omitted uses the current one.
     type: str
-  interval_s:
-    description: Seconds between two looks.
-    type: float
-    default: 15
-attributes:
-  check_mode:
-    support: full
-    description: It only reads.
-  diff_mode:
-    support: none
-    description: It changes nothing.
 """
 
 EXAMPLES = r"""
