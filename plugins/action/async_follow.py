@@ -14,6 +14,10 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.progress_line imp
 from ansible_collections.llmops.oke.plugins.module_utils.progress import describe_step
 from ansible_collections.llmops.oke.plugins.plugin_utils.follow import FollowAction
 
+# What ansible-core's async_wrapper writes when a job outlives its async time limit, after a SIGKILL to the job's
+# process group (ansible/modules/async_wrapper.py: res = {'msg': 'Timeout exceeded', 'failed': True, ...}).
+ASYNC_TIMEOUT = "Timeout exceeded"
+
 # progress_format -> (what the progress file's text says, what to print before the run has written any)
 FORMATS = {
     "benchmark": (lambda text: last_progress(text.splitlines()), "preparing (prompts, warm-up, correctness checks)"),
@@ -27,11 +31,18 @@ class ActionModule(FollowAction):
         "label": {"type": "str", "required": True},
         "progress_path": {"type": "str", "required": True},
         "progress_format": {"type": "str", "required": True, "choices": sorted(FORMATS)},
+        "time_limit_s": {"type": "int"},
+        "time_limit_name": {"type": "str"},
     }
 
     def look(self, args: dict[str, Any], task_vars: dict[str, Any], elapsed_s: int) -> tuple[dict | None, str]:
         status = self.run_task("ansible.builtin.async_status", {"jid": args["jid"]}, task_vars)
         if status.get("finished") or status.get("failed"):
+            if status.get("msg") == ASYNC_TIMEOUT and args["time_limit_name"]:
+                status["msg"] = (
+                    f"{args['label']}: stopped (SIGKILL) at its time limit, {args['time_limit_name']}="
+                    f"{args['time_limit_s']} s, before it ended, so it left no result; raise "
+                    f"{args['time_limit_name']} for a longer run")
             return status, ""
         read, before_any = FORMATS[args["progress_format"]]
         progress = self.run_task("ansible.builtin.slurp", {"src": args["progress_path"]}, task_vars)

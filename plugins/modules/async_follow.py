@@ -14,7 +14,8 @@ description:
   - When the job has ended, returns the job's own result, so a failed job fails this task with its message.
   - One task however many looks, where a task file that includes itself to look again makes ansible-playbook
     stop with C(maximum recursion depth exceeded) after about 246 looks.
-  - The time limit is the C(async) value of the task that started the job.
+  - The time limit is the C(async) value of the task that started the job; past it, ansible-core kills the job and
+    this task fails, naming O(time_limit_name) when it is set.
   - The llama_cpp role follows its llama-server build with it, the benchmark role its sweep.
 author:
   - llmops.oke maintainers (@llmops)
@@ -42,6 +43,12 @@ options:
     type: str
     required: true
     choices: [benchmark, build_step]
+  time_limit_s:
+    description: The C(async) value of the task that started the job, said in the failure when it runs out.
+    type: int
+  time_limit_name:
+    description: The variable the user sets for that time limit, named in the failure when it runs out.
+    type: str
 notes:
   - An action plugin, run on the controller; C(async_status) and the progress file read run on the target
     (delegate_to applies).

