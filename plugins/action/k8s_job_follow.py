@@ -12,7 +12,7 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.progress_line import last_progress
-from ansible_collections.llmops.oke.plugins.plugin_utils.follow import FollowAction
+from ansible_collections.llmops.oke.plugins.plugin_utils.follow import FollowAction, failure_text
 
 # batch/v1 JobStatus: a Job has ended when it has a condition of type Complete or Failed with status "True"
 # (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/job-v1/#JobStatus)
@@ -45,7 +45,7 @@ class ActionModule(FollowAction):
             "kind": "Job", "name": args["name"], "namespace": args["namespace"], **access}, task_vars)
         where = f"Job {args['namespace']}/{args['name']} ({args['what']})"
         if job.get("failed"):
-            raise AnsibleActionFail(f"{where}: reading it failed: {job.get('msg')}")
+            raise AnsibleActionFail(f"{where}: reading it failed: {failure_text(job)}")
         if not job.get("resources"):
             raise AnsibleActionFail(f"{where} is gone (deleted while it ran?)")
         if ended(job["resources"][0]):

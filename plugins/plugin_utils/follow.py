@@ -35,6 +35,15 @@ def follow(look: Look, show: Callable[[str], None], interval_s: float,
         sleep(interval_s)
 
 
+def failure_text(result: dict[str, Any]) -> str:
+    """What a failed task result says. ansible-core 2.19 moves a failed module's ``msg`` into ``exception``, an
+    error summary whose ``event.msg`` holds it (as ``ansible-playbook`` prints it: "Module failed: <msg>")."""
+    if result.get("msg"):
+        return str(result["msg"])
+    event = getattr(result.get("exception"), "event", None)
+    return str(getattr(event, "msg", None) or result.get("exception") or "no message")
+
+
 class FollowAction(ActionBase):
     """Subclasses set ``ARGUMENT_SPEC`` and ``look``; ``interval_s`` is common to all of them."""
 

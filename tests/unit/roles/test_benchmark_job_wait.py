@@ -219,3 +219,38 @@ def test_a_failed_job_fails_the_play_with_its_message_and_last_log_lines(tmp_pat
     assert "line 11 |" not in failed[0] and "\\n" not in failed[0]  # one line
     assert failed[0].rstrip('"}').endswith("ConnectionRefusedError: [Errno 111] Connection refused")
     assert not (tmp_path / "results" / "e2e").exists()
+
+
+def test_the_wait_reads_the_job_through_kubernetes_cores_own_action_so_a_vaulted_kubeconfig_works(
+        tmp_path: Path) -> None:
+    # the real kubernetes.core (no fake collection): its action plugin decrypts a vaulted kubeconfig before the
+    # module runs, so the look gets as far as the API server named in it, 127.0.0.1:9, where nothing listens.
+    # The module alone cannot read a vaulted file (it fails with "'str' object does not support item assignment").
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "none",
+        "clusters": [{"name": "none", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "contexts": [{"name": "none", "context": {"cluster": "none", "user": "nobody"}}],
+        "users": [{"name": "nobody", "user": {"token": "not-a-secret"}}]}))
+    password = tmp_path / "vault-password"
+    password.write_text("test-only\n")
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([str(bin_dir / "ansible-vault"), "encrypt", "--vault-password-file", str(password),
+                    str(kubeconfig)], check=True, capture_output=True, timeout=120)
+    assert kubeconfig.read_text().startswith("$ANSIBLE_VAULT")
+    playbook = tmp_path / "play.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        "    - ansible.builtin.include_role:\n        name: llmops.oke.benchmark\n"
+                        "        tasks_from: job_poll\n")
+    variables = {"__benchmark_job_name": "llm-benchmark-builtin-night", "__benchmark_run_id": "night",
+                 "benchmark_progress_interval_s": 1, "llmops_kubeconfig": str(kubeconfig)}
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(REPO / "build" / "collections"),
+           "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_STDOUT_CALLBACK": "default"}
+    result = subprocess.run(
+        [str(bin_dir / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), "--vault-password-file",
+         str(password), "-e", json.dumps(variables)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=300, check=False)
+    failed = [line for line in result.stdout.splitlines() if line.startswith("fatal:")]
+    assert len(failed) == 1, result.stdout[-4000:]
+    assert "Job llmops/llm-benchmark-builtin-night (builtin): reading it failed: " in failed[0], failed[0]
+    assert "port=9" in failed[0] and "Connection refused" in failed[0], failed[0]
