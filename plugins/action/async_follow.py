@@ -38,6 +38,8 @@ class ActionModule(FollowAction):
     def look(self, args: dict[str, Any], task_vars: dict[str, Any], elapsed_s: int) -> tuple[dict | None, str]:
         status = self.run_task("ansible.builtin.async_status", {"jid": args["jid"]}, task_vars)
         if status.get("finished") or status.get("failed"):
+            # its result is read: the job file in the async dir (~/.ansible_async) has served
+            self.run_task("ansible.builtin.async_status", {"jid": args["jid"], "mode": "cleanup"}, task_vars)
             if status.get("msg") == ASYNC_TIMEOUT and args["time_limit_name"]:
                 status["msg"] = (
                     f"{args['label']}: stopped (SIGKILL) at its time limit, {args['time_limit_name']}="

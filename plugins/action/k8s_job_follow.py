@@ -38,6 +38,10 @@ class ActionModule(FollowAction):
         "kubeconfig": {"type": "raw"},
         "context": {"type": "str"},
     }
+    # an API server that does not answer for a look or two (a control-plane upgrade, a 429 or 5xx) does not end an
+    # hour-long wait: this many reads of the Job in a row must fail first
+    READ_ATTEMPTS = 3
+    _failed_reads = 0
 
     def look(self, args: dict[str, Any], task_vars: dict[str, Any], elapsed_s: int) -> tuple[dict | None, str]:
         access = {k: args[k] for k in ("kubeconfig", "context") if args[k]}
@@ -45,7 +49,13 @@ class ActionModule(FollowAction):
             "kind": "Job", "name": args["name"], "namespace": args["namespace"], **access}, task_vars)
         where = f"Job {args['namespace']}/{args['name']} ({args['what']})"
         if job.get("failed"):
-            raise AnsibleActionFail(f"{where}: reading it failed: {failure_text(job)}")
+            self._failed_reads += 1
+            if self._failed_reads >= self.READ_ATTEMPTS:
+                raise AnsibleActionFail(
+                    f"{where}: reading it failed {self._failed_reads} times in a row: {failure_text(job)}")
+            return None, (f"{args['label']}: reading the Job failed ({failure_text(job)}); trying again "
+                          f"({self._failed_reads}/{self.READ_ATTEMPTS}) ({elapsed_s} s elapsed)")
+        self._failed_reads = 0
         if not job.get("resources"):
             raise AnsibleActionFail(f"{where} is gone (deleted while it ran?)")
         if ended(job["resources"][0]):

@@ -13,7 +13,9 @@ description:
   - While it runs, reads the end of its newest pod's log with C(kubernetes.core.k8s_log) and prints, at the
     default verbosity (and so in AWX job output), the last line that the benchmark engine wrote as progress
     (see P(llmops.oke.benchmark_progress#filter)), or the pod's phase while there is none.
-  - Fails naming the Job when it is gone, or when it is still running O(grace_s) seconds past O(timeout_s).
+  - Fails naming the Job when it is gone, when it is still running O(grace_s) seconds past O(timeout_s), or when
+    three reads of it in a row fail (one or two failed reads, such as an API server restarting, are said and
+    tried again at the next look).
   - One task however many looks, where a task file that includes itself to look again makes ansible-playbook
     stop with C(maximum recursion depth exceeded) after about 246 looks.
   - The kubernetes.core modules run through their own action plugins, so a vaulted or controller-side

@@ -156,9 +156,12 @@ def test_failed_benchmark_fails_the_play_with_the_module_message(tmp_path: Path)
         result = subprocess.run(
             _command(tmp_path, BENCH_TASKS, _bench_vars(tmp_path, server.base_url, benchmark_slo_ttft_s=0.01,
                                                         benchmark_slo_gate=True, benchmark_max_requests=4)),
-            env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
+            env={**_env(), "ANSIBLE_ASYNC_DIR": str(tmp_path / "async")}, cwd=tmp_path, capture_output=True,
+            text=True, timeout=240, check=False)
     assert result.returncode == 2, result.stdout[-4000:]
     assert "SLOs missed" in result.stdout and "p95 TTFT 0.05" in result.stdout
+    # the sweep's job file was read, then removed from the async dir (a failed run as much as one that passed)
+    assert (tmp_path / "async").is_dir() and not list((tmp_path / "async").iterdir())
 
 
 def test_benchmark_check_mode_runs_nothing(tmp_path: Path) -> None:

@@ -65,6 +65,12 @@ def main():
                                   "status": {"phase": "Succeeded" if done else "Running"}}])
     elif state["gone"]:
         result = dict(resources=[])
+    elif state.get("failed_reads", 0) > 0:
+        # the API server does not answer this read of the Job (a restart, a 503)
+        state["failed_reads"] -= 1
+        with open(path, "w") as handle:
+            json.dump(state, handle)
+        module.fail_json(msg="fake: the API server is restarting")
     else:
         state["looks"] += 1
         done = state["finish_after"] is not None and state["looks"] >= state["finish_after"]
@@ -112,8 +118,8 @@ def _play(tmp_path: Path, state: dict, tasks: str, variables: dict) -> tuple[sub
     return result, json.loads(state_file.read_text())
 
 
-def _wait(tmp_path: Path, finish_after: int | None, timeout_s: int = 3600,
-          gone: bool = False) -> tuple[subprocess.CompletedProcess, dict]:
+def _wait(tmp_path: Path, finish_after: int | None, timeout_s: int = 3600, gone: bool = False,
+          failed_reads: int = 0) -> tuple[subprocess.CompletedProcess, dict]:
     """job_poll.yml alone, on a pod log that grows one line a look."""
     log = ["Collecting prompts..."] + [format_progress(_event(n)) for n in (3, 6, 9, 12)]
     tasks = ("    - ansible.builtin.set_fact:\n        __benchmark_started: '{{ now().timestamp() }}'\n"
@@ -121,7 +127,8 @@ def _wait(tmp_path: Path, finish_after: int | None, timeout_s: int = 3600,
     variables = {"__benchmark_job_name": "llm-benchmark-builtin-night", "__benchmark_run_id": "night",
                  "__benchmark_job_grace_s": 1, "benchmark_job_timeout_s": timeout_s,
                  "benchmark_progress_interval_s": 1}
-    return _play(tmp_path, {"finish_after": finish_after, "gone": gone, "log": log}, tasks, variables)
+    return _play(tmp_path, {"finish_after": finish_after, "gone": gone, "log": log, "failed_reads": failed_reads},
+                 tasks, variables)
 
 
 SHOWN = re.compile(r"benchmark night \(Job llmops/llm-benchmark-builtin-night\): (.*?) \((\d+) s elapsed\)")
@@ -150,6 +157,15 @@ def test_wait_is_bounded_by_the_job_deadline(tmp_path: Path) -> None:
     assert len(failed) == 1 and "llmops/llm-benchmark-builtin-night (builtin) has not finished after" in failed[0]
     assert "benchmark_job_timeout_s=2" in failed[0] and "\\n" not in failed[0]  # one line
     assert 2 <= state["looks"] <= 10  # about one look a second for 2 + 1 s, then no more
+
+
+def test_two_failed_reads_of_the_job_are_said_and_the_wait_goes_on(tmp_path: Path) -> None:
+    result, state = _wait(tmp_path, finish_after=2, failed_reads=2)
+    assert result.returncode == 0, result.stdout[-4000:]
+    tried = [line for line in result.stdout.splitlines() if "reading the Job failed (" in line]
+    assert len(tried) == 2 and all("fake: the API server is restarting" in line for line in tried), tried
+    assert "(1/3)" in tried[0] and "(2/3)" in tried[1]
+    assert state["looks"] == 2  # then it read the Job twice more, and it had completed
 
 
 def test_a_job_that_is_gone_fails_at_once(tmp_path: Path) -> None:
@@ -252,5 +268,7 @@ def test_the_wait_reads_the_job_through_kubernetes_cores_own_action_so_a_vaulted
         timeout=300, check=False)
     failed = [line for line in result.stdout.splitlines() if line.startswith("fatal:")]
     assert len(failed) == 1, result.stdout[-4000:]
-    assert "Job llmops/llm-benchmark-builtin-night (builtin): reading it failed: " in failed[0], failed[0]
+    said = "Job llmops/llm-benchmark-builtin-night (builtin): reading it failed 3 times in a row: "
+    assert said in failed[0], failed[0]
+    assert result.stdout.count("reading the Job failed (") == 2  # the first two were said and tried again
     assert "port=9" in failed[0] and "Connection refused" in failed[0], failed[0]
