@@ -122,8 +122,7 @@ def _wait(tmp_path: Path, finish_after: int | None, timeout_s: int = 3600, gone:
           failed_reads: int = 0) -> tuple[subprocess.CompletedProcess, dict]:
     """job_poll.yml alone, on a pod log that grows one line a look."""
     log = ["Collecting prompts..."] + [format_progress(_event(n)) for n in (3, 6, 9, 12)]
-    tasks = ("    - ansible.builtin.set_fact:\n        __benchmark_started: '{{ now().timestamp() }}'\n"
-             "    - ansible.builtin.include_role:\n        name: llmops.oke.benchmark\n        tasks_from: job_poll\n")
+    tasks = "    - ansible.builtin.include_role:\n        name: llmops.oke.benchmark\n        tasks_from: job_poll\n"
     variables = {"__benchmark_job_name": "llm-benchmark-builtin-night", "__benchmark_run_id": "night",
                  "__benchmark_job_grace_s": 1, "benchmark_job_timeout_s": timeout_s,
                  "benchmark_progress_interval_s": 1}
