@@ -42,7 +42,7 @@ integration: collection-link
 molecule: collection-link
 	PATH=$(BIN):$$PATH hack/molecule.sh
 
-## Every pin (charts, images, llama.cpp source), the newest its repository offers, and its age.
+## Every pin (charts, images, PyPI packages, commits, plugins), the newest its source offers, and its release's age.
 ## Offline against a chart mirror folder: make pins CHART_MIRROR=../shared/charts PINS_ARGS=--offline
 pins:
 	$(BIN)/python hack/pins.py $(if $(CHART_MIRROR),--chart-mirror $(CHART_MIRROR)) $(PINS_ARGS)

