@@ -8,7 +8,7 @@ a container's preStop hook before it sends SIGTERM, while the pod, now Terminati
 endpoints (kubernetes.io, Pod Lifecycle: "Termination of Pods"). So the preStop waits until no new request can arrive
 (``delay_s``), then until the server's own in-flight gauges read 0, then returns: the SIGTERM finds nothing to cut.
 The grace period must cover the wait: Kubernetes kills the container when it runs out, preStop or not.
-Plain Python, no Ansible imports (filter plugins llmops.oke.drain_prestop and llmops.oke.slo_longest_request_s).
+Plain Python, no Ansible imports (filters llmops.oke.drain_prestop, slo_longest_request_s, drain_minimum_grace_s).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ description:
     removal from the Service's endpoints reaches every proxy), then polls the server's own /metrics on 127.0.0.1
     until its in-flight gauges (llama.cpp C(llamacpp:requests_processing) + C(llamacpp:requests_deferred); vLLM
     C(vllm:num_requests_running) + C(vllm:num_requests_waiting)) sum to 0, at most O(drain_timeout_s) seconds.
-  - The same file holds C(slo_longest_request_s) (the longest request a benchmark preset's SLOs allow) and
-    C(drain_minimum_grace_s) (the grace period a drain needs).
+  - C(llmops.oke.slo_longest_request_s) gives the default drain timeout, C(llmops.oke.drain_minimum_grace_s) the grace
+    period a drain needs.
 options:
   _input:
     description: The server, C(llama_cpp) or C(vllm).
@@ -63,20 +63,8 @@ def drain_prestop(server: Any, port: Any, delay_s: Any, drain_timeout_s: Any, ap
         raise AnsibleFilterError(f"drain_prestop: {error}") from None
 
 
-def slo_longest_request_s(preset: Any, max_output_tokens: Any) -> int:
-    try:
-        return drain.slo_longest_request_s(str(preset), int(max_output_tokens))
-    except (drain.DrainError, ValueError) as error:
-        raise AnsibleFilterError(f"slo_longest_request_s: {error}") from None
-
-
-def drain_minimum_grace_s(delay_s: Any, drain_timeout_s: Any) -> int:
-    return drain.minimum_grace_s(int(delay_s), int(drain_timeout_s))
-
-
 class FilterModule:
     """Drain of a model-server pod."""
 
     def filters(self):
-        return {"drain_prestop": drain_prestop, "slo_longest_request_s": slo_longest_request_s,
-                "drain_minimum_grace_s": drain_minimum_grace_s}
+        return {"drain_prestop": drain_prestop}
