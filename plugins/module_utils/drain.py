@@ -3,7 +3,10 @@
 """How a model-server pod stops without cutting a stream: the preStop drain and the grace period it needs.
 
 Neither server drains by itself: llama-server b11434 stops generating at once on SIGTERM (issue 24, measured again
-by tests/integration/test_drain_llama_server.py), and vLLM's --shutdown-timeout defaults to 0, abort. Kubernetes runs
+by tests/integration/test_drain_llama_server.py), and vLLM's --shutdown-timeout defaults to 0, abort (vLLM's
+engine/arg_utils.py: "Shutdown timeout in seconds. 0 = abort, >0 = wait."; config/vllm.py: "Shutdown will be delayed
+for up to this amount of time to allow already-running requests to complete"; the flag is in the pinned 0.34.0's own
+list, roles/vllm/files/vllm-flags-0.34.0.txt). Kubernetes runs
 a container's preStop hook before it sends SIGTERM, while the pod, now Terminating, leaves the Service's ready
 endpoints (kubernetes.io, Pod Lifecycle: "Termination of Pods"). So the preStop waits until no new request can arrive
 (``delay_s``), then until the server's own in-flight gauges read 0, then returns: the SIGTERM finds nothing to cut.
