@@ -35,6 +35,7 @@ from k8s_support import load_documents, render_playbook
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
 from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import ensure_model
 from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import ensure_llama_server
+from ansible_collections.llmops.oke.plugins.module_utils.local_process import health_ok
 
 pytestmark = [pytest.mark.slow, pytest.mark.llama_server]
 CACHE = os.environ.get("LLMOPS_CACHE") or os.path.expanduser("~/.cache/llmops-oke")
@@ -69,14 +70,8 @@ class Server:
 
     def wait_healthy(self) -> None:
         deadline = time.monotonic() + 240
-        while True:
+        while not health_ok(self.url + "/health"):
             assert self.proc.poll() is None, f"llama-server exited with {self.proc.returncode}"
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
             assert time.monotonic() < deadline, "llama-server never became healthy"
             time.sleep(0.5)
 
