@@ -50,6 +50,10 @@ SECOND_ROLE_BAD = [
     # was checked in kubernetes.yml, after the role's other checks
     ("deploy.yml", "llama_cpp_model_sha256", {"llama_cpp_model_source": "url", "llama_cpp_model_sha256": "abc",
                                               "llama_cpp_model_url": "https://models.example/m.gguf"}),
+    # issue 24: a pod its pool cannot hold (the A1 pool shipped before the fix), tensor parallel above the shape's GPUs
+    ("deploy.yml", "oke_node_pools_cpu_ocpus=8", {"oke_node_pools_cpu_ocpus": 8}),
+    ("deploy.yml", "vllm_tensor_parallel_size=2", {"vllm_tensor_parallel_size": 2, "vllm_gpus": 2}),
+    ("observe.yml", "oke_node_pools_cpu_ocpus=8", {"oke_node_pools_cpu_ocpus": 8}),
 ]
 
 

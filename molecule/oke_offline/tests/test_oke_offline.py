@@ -27,7 +27,8 @@ def test_node_pools_carry_the_placement_labels() -> None:
         compartment_id=COMPARTMENT, cluster_id=CLUSTER).data
     labels = {pool.name: {label.key: label.value for label in pool.initial_node_labels}
               for pool in pools if pool.lifecycle_state != "DELETED"}
-    assert labels == {"gpu-a10": {"llmops.oke/pool": "gpu-a10"}, "cpu-a1": {"llmops.oke/pool": "cpu-a1"}}
+    assert labels == {"gpu-a10": {"llmops.oke/pool": "gpu-a10"}, "cpu-a1": {"llmops.oke/pool": "cpu-a1"},
+                      "system": {"llmops.oke/pool": "system"}}
 
 
 def test_gateway_has_a_deployment_per_backend() -> None:

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 # OCI public pay-as-you-go list prices in USD (oracle.com/cloud/compute/pricing): Ampere A1 $0.01 per
-# OCPU-hour and $0.0015 per GB-hour, NVIDIA A10 $2.00 per GPU-hour. Checked on PRICES_DATE; override
+# OCPU-hour and $0.0015 per GB-hour, NVIDIA A10 $2.00 per GPU-hour (VM.GPU.A10.1/.2 and BM.GPU.A10.4 alike, billed
+# per GPU). Checked on PRICES_DATE; override
 # them with the price table option, as contracts and regions differ.
 PRICES_DATE = "2026-11-25"
 DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "VM.GPU.A10.1": {"gpu_hour": 2.00, "gpus": 1},
     "VM.GPU.A10.2": {"gpu_hour": 2.00, "gpus": 2},
+    "BM.GPU.A10.4": {"gpu_hour": 2.00, "gpus": 4},
     "VM.Standard.A1.Flex": {"ocpu_hour": 0.01, "gb_hour": 0.0015},
 }
 
@@ -26,6 +28,7 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
 DEFAULT_BANDWIDTH_BPS: dict[str, float] = {
     "VM.GPU.A10.1": 600e9,
     "VM.GPU.A10.2": 600e9,
+    "BM.GPU.A10.4": 600e9,
     "VM.Standard.A1.Flex": 204.8e9,
 }
 

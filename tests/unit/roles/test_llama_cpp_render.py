@@ -101,7 +101,8 @@ def test_upstream_pvc_and_api_key_variant(tmp_path: Path) -> None:
     assert "missing on the PVC" in pod["initContainers"][0]["args"][0]
     assert deployment["spec"]["replicas"] == 3
     pdb = by_kind(documents)["PodDisruptionBudget"][0]
-    assert pdb["spec"]["minAvailable"] == 1
+    # issue 24: one pod down at most, so with 3 replicas two keep serving through a node drain
+    assert pdb["spec"] == {**pdb["spec"], "maxUnavailable": 1} and "minAvailable" not in pdb["spec"]
     lb = next(s for s in by_kind(documents)["Service"] if s["spec"]["type"] == "LoadBalancer")
     assert lb["metadata"]["annotations"]["service.beta.kubernetes.io/oci-load-balancer-subnet1"] == (
         "ocid1.subnet.oc1..private")
@@ -118,8 +119,8 @@ def test_internal_flexible_load_balancer_for_the_gateway(tmp_path: Path) -> None
     selector = services["ClusterIP"]["spec"]["selector"]
     assert services["LoadBalancer"]["spec"]["selector"] == selector
     assert _deployment(documents)["spec"]["template"]["metadata"]["labels"].items() >= selector.items()
-    # a single replica must not block node drains
-    assert by_kind(documents)["PodDisruptionBudget"][0]["spec"]["minAvailable"] == 0
+    # a single replica must not block node drains: maxUnavailable 1 lets its one pod be evicted
+    assert by_kind(documents)["PodDisruptionBudget"][0]["spec"]["maxUnavailable"] == 1
 
 
 def test_custom_pool_labels_and_taints_from_the_provisioning_inventory(tmp_path: Path) -> None:
