@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -124,6 +126,35 @@ def test_each_release_renders_the_chart_its_pin_names(variant: str) -> None:
         top_level = {d["metadata"].get("labels", {}).get("helm.sh/chart") for d in documents
                      if d["metadata"].get("labels", {}).get("app.kubernetes.io/instance") == release}
         assert f"{reference['chart']}-{reference['version']}" in top_level, (release, top_level)
+
+
+AMTOOL = shutil.which("amtool") or "/usr/bin/amtool"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_alertmanager_is_deployed_with_the_receiver_and_amtool_accepts_its_config(variant: str,
+                                                                                   tmp_path: Path) -> None:
+    documents = load_documents(rendered(variant) / "helm" / "prometheus.manifests.yaml")
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in documents}
+    assert ("StatefulSet", "prometheus-alertmanager") in kinds
+    (config_map,) = [d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] ==
+                     "prometheus-alertmanager"]
+    text = config_map["data"]["alertmanager.yml"]
+    config = yaml.safe_load(text)
+    (receiver,) = config["receivers"]
+    assert config["route"]["receiver"] == receiver["name"] == "llmops-oncall"
+    # The keda variant sets monitoring_alert_receiver_url; the default leaves the receiver without a webhook.
+    hooks = [hook["url"] for hook in receiver.get("webhook_configs", [])]
+    assert hooks == (["https://alerts.example/llmops"] if variant == "keda" else [])
+    # Alertmanager's own checker (Debian's amtool, same release as the local path's Alertmanager).
+    (tmp_path / "alertmanager.yml").write_text(text)
+    result = subprocess.run([AMTOOL, "check-config", str(tmp_path / "alertmanager.yml")], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The server sends to it: the chart wires Alertmanager discovery into prometheus.yml once it is enabled.
+    (server,) = [d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "prometheus-server"]
+    alerting = yaml.safe_load(server["data"]["prometheus.yml"])["alerting"]
+    assert alerting["alertmanagers"][0]["kubernetes_sd_configs"] == [{"role": "pod"}]
 
 
 def _oci_datasource(grafana_values: dict) -> dict:

@@ -138,6 +138,14 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
         ("monitoring_process_scrape_interval", {"monitoring_runtime": "process",
                                                 "monitoring_process_scrape_interval": "1"}),
         ("monitoring_runtime", {"monitoring_runtime": "docker"}),
+        # Alertmanager's webhook receiver takes http(s) URLs only (issue 24).
+        ("monitoring_alert_receiver_url", {"monitoring_alert_receiver_url": "ftp://alerts.example/hook"}),
+        ("monitoring_alert_receiver_url", {"monitoring_alert_receiver_url": "alerts.example/hook"}),
+        ("monitoring_alert_receiver_url", {"monitoring_alert_receiver_url": "https:///hook"}),
+        ("monitoring_alert_for", {"monitoring_alert_for": "ten minutes"}),
+        ("monitoring_alert_error_ratio", {"monitoring_alert_error_ratio": 0}),
+        ("monitoring_alert_ttft_p95_s", {"monitoring_alert_ttft_p95_s": 0}),
+        ("monitoring_alert_receiver_name", {"monitoring_alert_receiver_name": "on call"}),
     ]),
     "grafana": ({}, [
         ("grafana_namespace", {"grafana_namespace": "Monitoring"}),
@@ -168,7 +176,8 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
 VALID: dict[str, dict[str, Any]] = {
     "helm_release": {},
     "manifests": {},
-    "monitoring": {"monitoring_scrape_interval": "1m30s", "monitoring_storage_size": "1.5Ti"},
+    "monitoring": {"monitoring_scrape_interval": "1m30s", "monitoring_storage_size": "1.5Ti",
+                   "monitoring_alert_receiver_url": "https://alerts.example:8443/hooks/llm?team=serving"},
     "autoscaling": {"autoscaling_llama_cpp_enabled": False, "autoscaling_llama_cpp_min_replicas": 0},
     "llama_cpp": {"llama_cpp_replicas": 0, "llama_cpp_allow_zero_replicas": True},
     "vllm": {"vllm_replicas": 0, "vllm_allow_zero_replicas": True},
