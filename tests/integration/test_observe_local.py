@@ -206,7 +206,7 @@ def test_overload_fires_the_queue_alert_through_alertmanager_to_the_webhook(demo
     assert received[0]["path"] == "/alerts" and received[0]["receiver"] == "llmops-oncall"
     # The same Prometheus evaluated the rule: firing during the overloaded level, never during the single-user one.
     summary = json.loads((run / "summary.json").read_text())
-    windows = {level["level"]: level["window"] for level in summary["levels"]}
+    windows = {level["label"]: level["window"] for level in summary["levels"]}
     client = _prometheus(variables)
     alert = 'ALERTS{alertname="LlamaCppQueueDepthHigh",alertstate="firing"}'
     low, high = (windows[f"c{n}"] for n in LEVELS)

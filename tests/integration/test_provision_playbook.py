@@ -49,6 +49,10 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
     for name, taint in taints.items():
         user_data = base64.b64decode(pools[name]["nodeMetadata"]["user_data"]).decode()
         assert user_data.startswith("#!/bin/bash\n") and f"--register-with-taints={taint}" in user_data
+        # The boot volume's filesystem is grown at first boot, after the OKE init script (issue 24).
+        lines = user_data.splitlines()
+        assert lines[-1] == "/usr/libexec/oci-growfs -y" and lines.index("/usr/libexec/oci-growfs -y") > next(
+            i for i, line in enumerate(lines) if line.startswith("bash /var/run/oke-init.sh"))
     assert pools["cpu-a1"]["nodeShapeConfig"] == {"ocpus": 8, "memoryInGBs": 48}
     addon = emulator.items("containerengine", "Addon")[0]
     nodes = next(item["value"] for item in addon["configurations"] if item["key"] == "nodes")

@@ -72,6 +72,18 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
         ("vllm_pdb_min_available", {"vllm_pdb_min_available": -1}),
         ("vllm_lb_shape_min_mbps", {"vllm_lb_shape_min_mbps": 200, "vllm_lb_shape_max_mbps": 100}),
         ("vllm_model", {"vllm_model": ""}),
+        # Models arrive from where the user keeps them (issue 24): each source names what it lacks.
+        ("vllm_model_url_secret", {"vllm_model_source": "url", "vllm_model_sha256": SHA256}),
+        ("vllm_model_sha256", {"vllm_model_source": "url", "vllm_model_url_secret": "par"}),
+        ("vllm_model_sha256", {"vllm_model_source": "url", "vllm_model_url_secret": "par",
+                               "vllm_model_sha256": "ABC"}),
+        ("vllm_model_pvc", {"vllm_model_source": "pvc"}),
+        ("vllm_model_pvc_path", {"vllm_model_source": "pvc", "vllm_model_pvc": "fss",
+                                 "vllm_model_pvc_path": "../other"}),
+        ("vllm_model_revision", {"vllm_model_revision": "main"}),
+        ("vllm_model_revision", {"vllm_model_revision": "0123abc"}),
+        ("vllm_model_source", {"vllm_model_source": "s3"}),
+        ("vllm_cache_size_gib", {"vllm_preset": "llama31_8b", "vllm_cache_size_gib": 16}),
         ("vllm_replicas", {"vllm_replicas": "two"}),
     ]),
     "llama_cpp": ({"llama_cpp_model_url": "https://models.example/m.gguf", "llama_cpp_model_sha256": SHA256}, [
