@@ -90,11 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = ensure_model(os.environ.get(args.url_env, ""), args.sha256, args.cache_dir, args.timeout)
     except ModelFetchError as error:
-        print(f"model_fetch: {error}", file=sys.stderr)
+        sys.stderr.write(f"model_fetch: {error}\n")
         return 1
-    print(json.dumps(result))
+    sys.stdout.write(json.dumps(result) + "\n")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
