@@ -177,29 +177,42 @@ def ensure_prometheus(state: str, binary: str, values: dict[str, Any], pods: lis
         return ensure("stopped", [], None, pidfile, None, None, stop_timeout=stop_timeout, check_mode=check_mode)
     config_dir = os.path.join(run_dir, name)
     files = config_files(values, pods, config_dir, scrape_interval, evaluation_interval, alertmanagers)
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()[:16]
     config_path = os.path.join(config_dir, "prometheus.yml")
     data_dir = os.path.join(run_dir, f"{name}-data")
     command = [binary, f"--config.file={config_path}", f"--storage.tsdb.path={data_dir}",
                f"--storage.tsdb.retention.time={retention}", f"--web.listen-address={listen_address}"]
     url = f"http://{listen_address}"
+    result = _ensure_configured(files, command, "LLMOPS_PROMETHEUS_CONFIG_SHA256", run_dir, name, url,
+                                health_timeout, stop_timeout, check_mode,
+                                lambda logfile: _check_ours(url, data_dir, pidfile, logfile))
+    result.update({"config_file": config_path, "data_dir": data_dir})
+    return result
+
+
+def _ensure_configured(files: dict[str, str], command: list[str], digest_env: str, run_dir: str, name: str,
+                       url: str, health_timeout: float, stop_timeout: float, check_mode: bool,
+                       check_ours: Any) -> dict[str, Any]:
+    """Write the configuration files, then start (or leave alone) the server reading them; health at /-/ready.
+
+    The files' digest is part of the environment, so the config hash (and a restart) follows their content.
+    ``check_ours(logfile)`` runs after a start and raises when another server answers url.
+    """
     files_changed = False
     if not check_mode:
-        os.makedirs(config_dir, exist_ok=True)
         for path, text in files.items():
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             files_changed |= write_if_changed(path, text)
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    pidfile = os.path.join(run_dir, f"{name}.pid")
     logfile = os.path.join(run_dir, f"{name}.log")
-    # The files' digest is part of the environment, so the config hash (and a restart) follows their content.
-    env = {"LLMOPS_PROMETHEUS_CONFIG_SHA256": digest}
     try:
-        result = ensure("started", command, env, pidfile, logfile, f"{url}/-/ready", health_timeout, stop_timeout,
-                        check_mode=check_mode)
+        result = ensure("started", command, {digest_env: digest}, pidfile, logfile, f"{url}/-/ready", health_timeout,
+                        stop_timeout, check_mode=check_mode)
     except LocalProcessError as error:
         raise LocalProcessError(_with_error_line(str(error), logfile)) from error
     if result["action"] != "none" and not check_mode:
-        _check_ours(url, data_dir, pidfile, logfile)
-    result.update({"url": url, "config_file": config_path, "data_dir": data_dir, "logfile": logfile,
-                   "changed": result["changed"] or files_changed})
+        check_ours(logfile)
+    result.update({"url": url, "logfile": logfile, "changed": result["changed"] or files_changed})
     return result
 
 
@@ -220,21 +233,11 @@ def ensure_alertmanager(state: str, binary: str, values: dict[str, Any], run_dir
     command = [binary, f"--config.file={config_path}", f"--storage.path={data_dir}",
                f"--web.listen-address={listen_address}", "--cluster.listen-address="]
     url = f"http://{listen_address}"
-    files_changed = False
-    if not check_mode:
-        os.makedirs(config_dir, exist_ok=True)
-        files_changed = write_if_changed(config_path, text)
-    logfile = os.path.join(run_dir, f"{name}.log")
-    env = {"LLMOPS_ALERTMANAGER_CONFIG_SHA256": hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]}
-    try:
-        result = ensure("started", command, env, pidfile, logfile, f"{url}/-/ready", health_timeout, stop_timeout,
-                        check_mode=check_mode)
-    except LocalProcessError as error:
-        raise LocalProcessError(_with_error_line(str(error), logfile)) from error
-    if result["action"] != "none" and not check_mode:
-        _check_alertmanager_ours(url, alertmanager_config(values), pidfile, logfile)
-    result.update({"url": url, "config_file": config_path, "logfile": logfile,
-                   "changed": result["changed"] or files_changed})
+    result = _ensure_configured({config_path: text}, command, "LLMOPS_ALERTMANAGER_CONFIG_SHA256", run_dir, name, url,
+                                health_timeout, stop_timeout, check_mode,
+                                lambda logfile: _check_alertmanager_ours(url, alertmanager_config(values), pidfile,
+                                                                         logfile))
+    result["config_file"] = config_path
     return result
 
 
