@@ -39,12 +39,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _play(tmp_path: Path, tasks: str, variables: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def _play(tmp_path: Path, tasks: str, variables: dict[str, Any],
+          options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     playbook = tmp_path / "play.yml"
     playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + tasks)
     env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1"}
     return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           str(playbook), "-e", json.dumps(variables)],
+                           str(playbook), "-e", json.dumps(variables), *options],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
 
 
@@ -76,6 +77,9 @@ def test_role_runs_prometheus_with_the_chart_job_and_rules(tmp_path: Path, run_d
                  "monitoring_process_alertmanager_listen_address": f"127.0.0.1:{alertmanager_port}",
                  "monitoring_process_target": f"127.0.0.1:{port}",
                  "monitoring_alert_receiver_url": "https://alerts.example/hook"}
+    # Check mode says a start would happen and starts nothing (neither Prometheus nor Alertmanager).
+    assert _changed(_play(tmp_path, ROLE, variables, ("--check",))) == 1
+    assert not list(run_dir.glob("**/*.pid")) and not list(run_dir.glob("**/*.yml"))
     assert _changed(_play(tmp_path, ROLE, variables)) == 1
     pid = json.loads((run_dir / "prometheus.pid").read_text())["pid"]
     url = f"http://127.0.0.1:{port}"
@@ -101,7 +105,8 @@ def test_role_runs_prometheus_with_the_chart_job_and_rules(tmp_path: Path, run_d
         loaded = yaml.safe_load(json.loads(response.read())["config"]["original"])
     assert loaded["route"]["receiver"] == "llmops-oncall"
     assert [hook["url"] for hook in loaded["receivers"][0]["webhook_configs"]] == ["https://alerts.example/hook"]
-    # Same settings: a healthy server is left alone.
+    # Same settings: a healthy server is left alone (and check mode agrees).
+    assert _changed(_play(tmp_path, ROLE, variables, ("--check",))) == 0
     assert _changed(_play(tmp_path, ROLE, variables)) == 0
     assert json.loads((run_dir / "prometheus.pid").read_text())["pid"] == pid
     # A changed rule threshold restarts it with the new rule file.
