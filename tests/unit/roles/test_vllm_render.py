@@ -160,3 +160,64 @@ def test_each_model_source_renders_valid_manifests(source: str, tmp_path: Path) 
 def test_an_unpinned_default_renders_no_revision(tmp_path: Path) -> None:
     _pod, server = _server(render_role("vllm", tmp_path, {}))
     assert "--revision" not in args_map(server["args"])
+
+
+def test_the_rendered_init_container_fetches_the_model_once_from_a_loopback_server(tmp_path: Path) -> None:
+    """Run what the manifests say: the ConfigMap's files where the pod mounts them, the init container's own command
+    and environment (the cache path and the Secret's URL mapped to this machine), twice on one shared cache."""
+    import hashlib
+    import io
+    import os
+    import subprocess
+    import sys
+    import tarfile
+    from http.server import BaseHTTPRequestHandler
+
+    from local_http import serving
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = b'{"architectures": ["LlamaForCausalLM"]}'
+        info = tarfile.TarInfo("config.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    archive = buffer.getvalue()
+    digest = hashlib.sha256(archive).hexdigest()
+    gets: list[str] = []
+
+    class Objects(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            gets.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(archive)))
+            self.end_headers()
+            self.wfile.write(archive)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    documents = render_role("vllm", tmp_path, {"vllm_model_source": "url", "vllm_model_url_secret": "model-par",
+                                               "vllm_model_sha256": digest, "vllm_cache_pvc": "models-fss"})
+    pod, server = _server(documents)
+    (config_map,) = by_kind(documents)["ConfigMap"]
+    (init,) = pod["initContainers"]
+    mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}
+    root = tmp_path / "pod"
+    code_dir = root / mounts["model-fetch"].lstrip("/")
+    code_dir.mkdir(parents=True)
+    for name, text in config_map["data"].items():
+        (code_dir / name).write_text(text)
+    cache = root / mounts["cache"].lstrip("/")
+    env = {item["name"]: item.get("value") for item in init["env"]}
+    command = [sys.executable if part == "python3" else (str(cache) if part == mounts["cache"] else part)
+               for part in init["command"]]
+    with serving(Objects) as base:
+        run_env = {**os.environ, "PYTHONPATH": str(root / env["PYTHONPATH"].lstrip("/")),
+                   "LLMOPS_MODEL_URL": f"{base}/p/token/n/ns/b/models/o/llama.tar.gz"}
+        results = [subprocess.run(command, env=run_env, capture_output=True, text=True, timeout=120, check=False)
+                   for _ in range(2)]
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    assert gets == ["/p/token/n/ns/b/models/o/llama.tar.gz"]
+    # vLLM's --model names the folder the init container filled.
+    model = args_map(server["args"])["--model"]
+    assert (root / model.lstrip("/") / "config.json").read_bytes() == data
