@@ -3,6 +3,8 @@
 set -euo pipefail
 need=()
 command -v promtool >/dev/null || need+=(prometheus)   # promtool parses every PromQL expression we ship
+# The local path's Alertmanager (0.25 on Debian 12) and amtool, which checks the Alertmanager config we render
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v cmake >/dev/null || need+=(cmake)           # llama-server is compiled from source
 command -v g++ >/dev/null || need+=(g++)
 command -v git >/dev/null || need+=(git)

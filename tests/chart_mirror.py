@@ -16,8 +16,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIRROR = Path(os.environ.get("LLMOPS_CHART_MIRROR") or REPO_ROOT.parent / "shared" / "charts")
 # Every role variable naming a chart repository (each is a *_chart_repo_url in that role's defaults).
-REPO_URL_VARIABLES = ("monitoring_chart_repo_url", "autoscaling_adapter_chart_repo_url",
-                      "autoscaling_keda_chart_repo_url", "grafana_chart_repo_url", "opencost_chart_repo_url")
+REPO_URL_VARIABLES = ("monitoring_chart_repo_url", "monitoring_dcgm_chart_repo_url",
+                      "autoscaling_adapter_chart_repo_url", "autoscaling_keda_chart_repo_url", "grafana_chart_repo_url",
+                      "opencost_chart_repo_url")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

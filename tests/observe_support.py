@@ -32,6 +32,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "grafana_admin_secret": "grafana-admin",
         "grafana_oci_apigateway_ocid": "ocid1.apigateway.oc1.iad.example",
         "grafana_oci_compartment_ocid": "ocid1.compartment.oc1..example",
+        "monitoring_alert_receiver_url": "https://alerts.example/llmops",
     },
 }
 _RENDERED: dict[str, Path] = {}

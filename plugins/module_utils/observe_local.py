@@ -98,15 +98,36 @@ def local_rule_files(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def prometheus_config(values: dict[str, Any], pods: list[dict[str, Any]], rule_paths: list[str],
-                      scrape_interval: str | None = None, evaluation_interval: str | None = None) -> dict[str, Any]:
-    """prometheus.yml for the local server: the values' global settings, local scrape jobs, the rule files."""
+                      scrape_interval: str | None = None, evaluation_interval: str | None = None,
+                      alertmanagers: list[str] | None = None) -> dict[str, Any]:
+    """prometheus.yml for the local server: the values' global settings, local scrape jobs, the rule files, and
+    the local Alertmanagers (host:port) it sends alerts to, as the chart's pod discovery would find them."""
     global_settings = dict((values.get("server") or {}).get("global") or {})
     if scrape_interval:
         global_settings["scrape_interval"] = scrape_interval
     if evaluation_interval:
         global_settings["evaluation_interval"] = evaluation_interval
-    return {"global": global_settings, "rule_files": list(rule_paths),
-            "scrape_configs": local_scrape_configs(values, pods)}
+    config: dict[str, Any] = {"global": global_settings, "rule_files": list(rule_paths),
+                              "scrape_configs": local_scrape_configs(values, pods)}
+    if alertmanagers:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]}
+    return config
+
+
+def alertmanager_enabled(values: dict[str, Any]) -> bool:
+    """Whether the chart values turn the alertmanager sub-chart on (the chart's default is on)."""
+    return bool((values.get("alertmanager") or {}).get("enabled", True))
+
+
+def alertmanager_config(values: dict[str, Any]) -> dict[str, Any]:
+    """alertmanager.yml from the chart values' ``alertmanager.config``, as the sub-chart's ConfigMap writes it
+    (``omit .Values.config "enabled"``), less ``templates``: those globs name the pod's /etc/alertmanager."""
+    config = dict((values.get("alertmanager") or {}).get("config") or {})
+    config.pop("enabled", None)
+    config.pop("templates", None)
+    if not config.get("route") or not config.get("receivers"):
+        raise ValueError("the chart values' alertmanager.config has no route or no receivers")
+    return config
 
 
 def write_if_changed(path: str, text: str) -> bool:
@@ -132,7 +153,8 @@ def error_line(log: str) -> str | None:
 
 
 def config_files(values: dict[str, Any], pods: list[dict[str, Any]], config_dir: str,
-                 scrape_interval: str | None = None, evaluation_interval: str | None = None) -> dict[str, str]:
+                 scrape_interval: str | None = None, evaluation_interval: str | None = None,
+                 alertmanagers: list[str] | None = None) -> dict[str, str]:
     """Path -> text of prometheus.yml and each rule file, under config_dir."""
     files = {}
     rule_paths = []
@@ -140,7 +162,7 @@ def config_files(values: dict[str, Any], pods: list[dict[str, Any]], config_dir:
         path = os.path.join(config_dir, name)
         files[path] = yaml.safe_dump(groups, sort_keys=False)
         rule_paths.append(path)
-    config = prometheus_config(values, pods, rule_paths, scrape_interval, evaluation_interval)
+    config = prometheus_config(values, pods, rule_paths, scrape_interval, evaluation_interval, alertmanagers)
     files[os.path.join(config_dir, "prometheus.yml")] = yaml.safe_dump(config, sort_keys=False)
     return files
 
@@ -148,37 +170,98 @@ def config_files(values: dict[str, Any], pods: list[dict[str, Any]], config_dir:
 def ensure_prometheus(state: str, binary: str, values: dict[str, Any], pods: list[dict[str, Any]], run_dir: str,
                       name: str, listen_address: str, retention: str, scrape_interval: str | None = None,
                       evaluation_interval: str | None = None, health_timeout: float = 60, stop_timeout: float = 30,
-                      check_mode: bool = False) -> dict[str, Any]:
+                      check_mode: bool = False, alertmanagers: list[str] | None = None) -> dict[str, Any]:
     """Bring the local Prometheus to ``state``; returns local_process.ensure's result plus url and files."""
     pidfile = os.path.join(run_dir, f"{name}.pid")
     if state == "stopped":
         return ensure("stopped", [], None, pidfile, None, None, stop_timeout=stop_timeout, check_mode=check_mode)
     config_dir = os.path.join(run_dir, name)
-    files = config_files(values, pods, config_dir, scrape_interval, evaluation_interval)
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    files = config_files(values, pods, config_dir, scrape_interval, evaluation_interval, alertmanagers)
     config_path = os.path.join(config_dir, "prometheus.yml")
     data_dir = os.path.join(run_dir, f"{name}-data")
     command = [binary, f"--config.file={config_path}", f"--storage.tsdb.path={data_dir}",
                f"--storage.tsdb.retention.time={retention}", f"--web.listen-address={listen_address}"]
     url = f"http://{listen_address}"
+    result = _ensure_configured(files, command, "LLMOPS_PROMETHEUS_CONFIG_SHA256", run_dir, name, url,
+                                health_timeout, stop_timeout, check_mode,
+                                lambda logfile: _check_ours(url, data_dir, pidfile, logfile))
+    result.update({"config_file": config_path, "data_dir": data_dir})
+    return result
+
+
+def _ensure_configured(files: dict[str, str], command: list[str], digest_env: str, run_dir: str, name: str,
+                       url: str, health_timeout: float, stop_timeout: float, check_mode: bool,
+                       check_ours: Any) -> dict[str, Any]:
+    """Write the configuration files, then start (or leave alone) the server reading them; health at /-/ready.
+
+    The files' digest is part of the environment, so the config hash (and a restart) follows their content.
+    ``check_ours(logfile)`` runs after a start and raises when another server answers url.
+    """
     files_changed = False
     if not check_mode:
-        os.makedirs(config_dir, exist_ok=True)
         for path, text in files.items():
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             files_changed |= write_if_changed(path, text)
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    pidfile = os.path.join(run_dir, f"{name}.pid")
     logfile = os.path.join(run_dir, f"{name}.log")
-    # The files' digest is part of the environment, so the config hash (and a restart) follows their content.
-    env = {"LLMOPS_PROMETHEUS_CONFIG_SHA256": digest}
     try:
-        result = ensure("started", command, env, pidfile, logfile, f"{url}/-/ready", health_timeout, stop_timeout,
-                        check_mode=check_mode)
+        result = ensure("started", command, {digest_env: digest}, pidfile, logfile, f"{url}/-/ready", health_timeout,
+                        stop_timeout, check_mode=check_mode)
     except LocalProcessError as error:
         raise LocalProcessError(_with_error_line(str(error), logfile)) from error
     if result["action"] != "none" and not check_mode:
-        _check_ours(url, data_dir, pidfile, logfile)
-    result.update({"url": url, "config_file": config_path, "data_dir": data_dir, "logfile": logfile,
-                   "changed": result["changed"] or files_changed})
+        check_ours(logfile)
+    result.update({"url": url, "logfile": logfile, "changed": result["changed"] or files_changed})
     return result
+
+
+def ensure_alertmanager(state: str, binary: str, values: dict[str, Any], run_dir: str, name: str,
+                        listen_address: str, health_timeout: float = 60, stop_timeout: float = 30,
+                        check_mode: bool = False) -> dict[str, Any]:
+    """Bring a local Alertmanager, configured from the chart values' ``alertmanager.config``, to ``state``.
+
+    Gossip clustering is off (``--cluster.listen-address=``): one instance, no port 9094 opened on 0.0.0.0.
+    """
+    pidfile = os.path.join(run_dir, f"{name}.pid")
+    if state == "stopped":
+        return ensure("stopped", [], None, pidfile, None, None, stop_timeout=stop_timeout, check_mode=check_mode)
+    config_dir = os.path.join(run_dir, name)
+    config_path = os.path.join(config_dir, "alertmanager.yml")
+    text = yaml.safe_dump(alertmanager_config(values), sort_keys=False)
+    data_dir = os.path.join(run_dir, f"{name}-data")
+    command = [binary, f"--config.file={config_path}", f"--storage.path={data_dir}",
+               f"--web.listen-address={listen_address}", "--cluster.listen-address="]
+    url = f"http://{listen_address}"
+    result = _ensure_configured({config_path: text}, command, "LLMOPS_ALERTMANAGER_CONFIG_SHA256", run_dir, name, url,
+                                health_timeout, stop_timeout, check_mode,
+                                lambda logfile: _check_alertmanager_ours(url, alertmanager_config(values), pidfile,
+                                                                         logfile))
+    result["config_file"] = config_path
+    return result
+
+
+def _check_alertmanager_ours(url: str, config: dict[str, Any], pidfile: str, logfile: str,
+                             grace_s: float = 10) -> None:
+    """Fail when the Alertmanager answering url is not the one just started: its status (the loaded
+    configuration, as Alertmanager re-serialises it) must route to our receivers and our process must live."""
+    from .local_process import running_record
+
+    status = _get_json(f"{url}/api/v2/status") or {}
+    try:
+        served = yaml.safe_load((status.get("config") or {}).get("original") or "") or {}
+    except yaml.YAMLError:
+        served = {}
+    ours = (sorted(r.get("name") for r in config["receivers"]) == sorted(
+        r.get("name") for r in served.get("receivers") or []) and
+        (served.get("route") or {}).get("receiver") == config["route"].get("receiver"))
+    if ours and running_record(pidfile) is not None:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and running_record(pidfile) is not None:
+        time.sleep(0.5)
+    raise LocalProcessError(_with_error_line(f"another server answers {url}, not the Alertmanager just started",
+                                             logfile))
 
 
 def _with_error_line(message: str, logfile: str) -> str:
@@ -215,5 +298,6 @@ def _get_json(url: str, timeout: float = 5) -> dict[str, Any] | None:
         return None
 
 
-__all__ = ["LocalProcessError", "config_files", "ensure_prometheus", "error_line", "health_ok",
-           "kubernetes_pod_meta", "local_rule_files", "local_scrape_configs", "prometheus_config"]
+__all__ = ["LocalProcessError", "alertmanager_config", "alertmanager_enabled", "config_files", "ensure_alertmanager",
+           "ensure_prometheus", "error_line", "health_ok", "kubernetes_pod_meta", "local_rule_files",
+           "local_scrape_configs", "prometheus_config"]

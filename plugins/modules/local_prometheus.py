@@ -18,6 +18,11 @@ description:
     alone; a change restarts it; O(state=stopped) stops it.
   - When Prometheus fails to start (a port in use, a rule file it rejects) the task fails with Prometheus's own
     error line.
+  - With O(alertmanager_listen_address) set and the values' C(alertmanager.enabled) on, a real Alertmanager runs
+    beside it with the values' C(alertmanager.config) (receivers, route), started first, and Prometheus sends its
+    alerts there, as the chart wires its server to the C(alertmanager) sub-chart. Its files are named
+    C(<name>-alertmanager) in O(run_dir). It fails with Alertmanager's own error line when its configuration is
+    refused.
 author:
   - llmops.oke maintainers (@llmops)
 options:
@@ -72,6 +77,15 @@ options:
     description: Seconds to wait after SIGTERM before SIGKILL.
     type: int
     default: 30
+  alertmanager_listen_address:
+    description:
+      - Host and port of the local Alertmanager; unset, none runs and Prometheus sends no alerts.
+      - Ignored when the values turn C(alertmanager.enabled) off (that Alertmanager is then stopped).
+    type: str
+  alertmanager_binary:
+    description: The Alertmanager binary (Debian package C(prometheus-alertmanager)).
+    type: path
+    default: /usr/bin/prometheus-alertmanager
 attributes:
   check_mode:
     support: full
@@ -122,11 +136,25 @@ config_file:
   description: The generated prometheus.yml.
   returned: when state is started
   type: str
+alertmanager:
+  description: The local Alertmanager's url, pid, action and configuration file (pid null when none runs).
+  returned: always
+  type: dict
+  sample:
+    url: http://127.0.0.1:9093
+    pid: 4242
+    action: start
+    config_file: /run/prometheus-alertmanager/alertmanager.yml
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.observe_local import LocalProcessError, ensure_prometheus
+from ansible_collections.llmops.oke.plugins.module_utils.observe_local import (
+    LocalProcessError,
+    alertmanager_enabled,
+    ensure_alertmanager,
+    ensure_prometheus,
+)
 
 
 def main():
@@ -144,6 +172,8 @@ def main():
             evaluation_interval=dict(type="str"),
             health_timeout=dict(type="int", default=60),
             stop_timeout=dict(type="int", default=30),
+            alertmanager_listen_address=dict(type="str"),
+            alertmanager_binary=dict(type="path", default="/usr/bin/prometheus-alertmanager"),
         ),
         required_if=[("state", "started", ("values",))],
         supports_check_mode=True,
@@ -153,16 +183,42 @@ def main():
         missing = [key for key in ("address", "namespace", "pod") if not pod.get(key)]
         if missing:
             module.fail_json(msg="local_prometheus: pods[{}] lacks {}".format(index, ", ".join(missing)))
+    values = params["values"] or {}
+    alertmanager_name = params["name"] + "-alertmanager"
+    run_alertmanager = (params["state"] == "started" and bool(params["alertmanager_listen_address"])
+                        and alertmanager_enabled(values))
+    where = params["alertmanager_listen_address"] or "(none)"
     try:
-        result = ensure_prometheus(params["state"], params["binary"], params["values"] or {}, params["pods"],
+        if run_alertmanager:
+            # Started first: Prometheus then finds its Alertmanager from its first rule evaluation.
+            alerting = ensure_alertmanager("started", params["alertmanager_binary"], values, params["run_dir"],
+                                           alertmanager_name, params["alertmanager_listen_address"],
+                                           params["health_timeout"], params["stop_timeout"], module.check_mode)
+        else:
+            alerting = ensure_alertmanager("stopped", params["alertmanager_binary"], values, params["run_dir"],
+                                           alertmanager_name, where, stop_timeout=params["stop_timeout"],
+                                           check_mode=module.check_mode)
+    except (LocalProcessError, ValueError) as error:
+        module.fail_json(msg=f"local_prometheus: Alertmanager {alertmanager_name} at {where}: {error}")
+    except OSError as error:
+        module.fail_json(msg="local_prometheus: Alertmanager {}: cannot write its files in {}: {}".format(
+            alertmanager_name, params["run_dir"], error))
+    try:
+        result = ensure_prometheus(params["state"], params["binary"], values, params["pods"],
                                    params["run_dir"], params["name"], params["listen_address"], params["retention"],
                                    params["scrape_interval"], params["evaluation_interval"], params["health_timeout"],
-                                   params["stop_timeout"], module.check_mode)
+                                   params["stop_timeout"], module.check_mode,
+                                   [params["alertmanager_listen_address"]] if run_alertmanager else None)
     except (LocalProcessError, ValueError) as error:
         module.fail_json(msg="local_prometheus {} at {}: {}".format(params["name"], params["listen_address"], error))
     except OSError as error:
         module.fail_json(msg="local_prometheus {}: cannot write its files in {}: {}".format(
             params["name"], params["run_dir"], error))
+    result["changed"] = result["changed"] or alerting["changed"]
+    result["alertmanager"] = {key: alerting.get(key) for key in ("url", "pid", "action", "config_file")}
+    if "diff" in result:
+        result["diff"] = {side: {**result["diff"][side], "alertmanager": alerting["diff"][side]}
+                          for side in ("before", "after")}
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)

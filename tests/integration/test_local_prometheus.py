@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ansible_collections.llmops.oke.plugins.module_utils.local_process import running_record, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300),
               pytest.mark.skipif(not shutil.which("prometheus") and not os.path.exists("/usr/bin/prometheus"),
-                                 reason="Debian's prometheus package (hack/system-deps.sh) is not installed")]
+                                 reason="Debian's prometheus package (hack/system-deps.sh) is not installed"),
+              pytest.mark.skipif(not os.path.exists("/usr/bin/prometheus-alertmanager"),
+                                 reason="Debian's prometheus-alertmanager (hack/system-deps.sh) is not installed")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,12 +39,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _play(tmp_path: Path, tasks: str, variables: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def _play(tmp_path: Path, tasks: str, variables: dict[str, Any],
+          options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     playbook = tmp_path / "play.yml"
     playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + tasks)
     env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1"}
     return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           str(playbook), "-e", json.dumps(variables)],
+                           str(playbook), "-e", json.dumps(variables), *options],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
 
 
@@ -67,10 +71,15 @@ def run_dir(tmp_path: Path):
 
 
 def test_role_runs_prometheus_with_the_chart_job_and_rules(tmp_path: Path, run_dir: Path) -> None:
-    port = _free_port()
+    port, alertmanager_port = _free_port(), _free_port()
     variables = {"monitoring_runtime": "process", "monitoring_process_run_dir": str(run_dir),
                  "monitoring_process_listen_address": f"127.0.0.1:{port}",
-                 "monitoring_process_target": f"127.0.0.1:{port}"}
+                 "monitoring_process_alertmanager_listen_address": f"127.0.0.1:{alertmanager_port}",
+                 "monitoring_process_target": f"127.0.0.1:{port}",
+                 "monitoring_alert_receiver_url": "https://alerts.example/hook"}
+    # Check mode says a start would happen and starts nothing (neither Prometheus nor Alertmanager).
+    assert _changed(_play(tmp_path, ROLE, variables, ("--check",))) == 1
+    assert not list(run_dir.glob("**/*.pid")) and not list(run_dir.glob("**/*.yml"))
     assert _changed(_play(tmp_path, ROLE, variables)) == 1
     pid = json.loads((run_dir / "prometheus.pid").read_text())["pid"]
     url = f"http://127.0.0.1:{port}"
@@ -84,7 +93,20 @@ def test_role_runs_prometheus_with_the_chart_job_and_rules(tmp_path: Path, run_d
     with urllib.request.urlopen(f"{url}/api/v1/rules", timeout=10) as response:
         groups = {group["name"] for group in json.loads(response.read())["data"]["groups"]}
     assert groups == {"llmops-serving", "llmops-serving-alerts"}
-    # Same settings: a healthy server is left alone.
+    # Its alerts go to the Alertmanager the role started from the chart values' alertmanager.config.
+    deadline = time.monotonic() + 30
+    active: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not active:
+        with urllib.request.urlopen(f"{url}/api/v1/alertmanagers", timeout=10) as response:
+            active = json.loads(response.read())["data"]["activeAlertmanagers"]
+        time.sleep(0.5)
+    assert active == [{"url": f"http://127.0.0.1:{alertmanager_port}/api/v2/alerts"}]
+    with urllib.request.urlopen(f"http://127.0.0.1:{alertmanager_port}/api/v2/status", timeout=10) as response:
+        loaded = yaml.safe_load(json.loads(response.read())["config"]["original"])
+    assert loaded["route"]["receiver"] == "llmops-oncall"
+    assert [hook["url"] for hook in loaded["receivers"][0]["webhook_configs"]] == ["https://alerts.example/hook"]
+    # Same settings: a healthy server is left alone (and check mode agrees).
+    assert _changed(_play(tmp_path, ROLE, variables, ("--check",))) == 0
     assert _changed(_play(tmp_path, ROLE, variables)) == 0
     assert json.loads((run_dir / "prometheus.pid").read_text())["pid"] == pid
     # A changed rule threshold restarts it with the new rule file.
@@ -92,6 +114,7 @@ def test_role_runs_prometheus_with_the_chart_job_and_rules(tmp_path: Path, run_d
     assert "> 3" in (run_dir / "prometheus" / "alerting_rules.yml").read_text()
     assert _changed(_play(tmp_path, ROLE, {**variables, "monitoring_state": "absent"})) == 1
     assert running_record(str(run_dir / "prometheus.pid")) is None
+    assert running_record(str(run_dir / "prometheus-alertmanager.pid")) is None
     assert _changed(_play(tmp_path, ROLE, {**variables, "monitoring_state": "absent"})) == 0
 
 
@@ -102,6 +125,7 @@ def test_port_taken_fails_with_prometheus_own_error_line(tmp_path: Path, run_dir
         port = holder.getsockname()[1]
         result = _play(tmp_path, ROLE, {"monitoring_runtime": "process", "monitoring_process_run_dir": str(run_dir),
                                         "monitoring_process_listen_address": f"127.0.0.1:{port}",
+                                        "monitoring_alertmanager_enabled": False,
                                         "monitoring_process_health_timeout": 20})
     assert result.returncode != 0
     assert "level=error" in result.stdout and "address already in use" in result.stdout, result.stdout[-3000:]
@@ -119,4 +143,21 @@ def test_bad_rule_file_fails_with_prometheus_own_error_line(tmp_path: Path, run_
     assert result.returncode != 0
     # Prometheus's own words about the rule file, not only our summary.
     assert re.search(r"level=error.*recording_rules\.yml", result.stdout), result.stdout[-3000:]
+    assert running_record(str(run_dir / "prometheus.pid")) is None
+
+
+def test_config_alertmanager_refuses_fails_with_its_own_error_line(tmp_path: Path, run_dir: Path) -> None:
+    # Past the role's preflight (the module called directly): Alertmanager itself judges the receiver URL.
+    task = ("    - llmops.oke.local_prometheus:\n"
+            "        values: {alertmanager: {config: {route: {receiver: r}, receivers: "
+            "[{name: r, webhook_configs: [{url: 'ftp://alerts.example/hook'}]}]}}}\n"
+            f"        run_dir: {run_dir}\n"
+            f"        listen_address: 127.0.0.1:{_free_port()}\n"
+            f"        alertmanager_listen_address: 127.0.0.1:{_free_port()}\n"
+            "        health_timeout: 30\n")
+    result = _play(tmp_path, task, {})
+    assert result.returncode != 0
+    assert re.search(r"Alertmanager prometheus-alertmanager at .*level=error.*ftp", result.stdout), (
+        result.stdout[-3000:])
+    assert running_record(str(run_dir / "prometheus-alertmanager.pid")) is None
     assert running_record(str(run_dir / "prometheus.pid")) is None

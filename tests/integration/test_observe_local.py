@@ -3,7 +3,8 @@
 playbooks/local.yml runs with its own ports and folders: a small generated model (2 blocks x 256, so decode is quick
 on a busy machine) served with 2 slots, levels of 1 and 6 users (the second queues 4 requests), every level held for a
 few seconds so the 1 s scrape sees it. The test then reads what the play wrote and asks the same Prometheus itself.
-Every process the play starts is stopped by the fixture.
+The monitoring role also runs Debian's Alertmanager with a webhook receiver on 127.0.0.1 (the test's): the overload
+must fire the queue alert and reach it. Every process the play starts is stopped by the fixture.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from local_http import serving
 from observe_support import all_panels, dashboards, known_metrics, metric_names, rendered
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.prom_sampler import (
@@ -30,7 +35,9 @@ from ansible_collections.llmops.oke.plugins.module_utils.local_process import ru
 
 pytestmark = [pytest.mark.llama_server, pytest.mark.slow, pytest.mark.timeout(2400),
               pytest.mark.skipif(not shutil.which("prometheus") and not os.path.exists("/usr/bin/prometheus"),
-                                 reason="Debian's prometheus package (hack/system-deps.sh) is not installed")]
+                                 reason="Debian's prometheus package (hack/system-deps.sh) is not installed"),
+              pytest.mark.skipif(not os.path.exists("/usr/bin/prometheus-alertmanager"),
+                                 reason="Debian's prometheus-alertmanager (hack/system-deps.sh) is not installed")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SLOTS = 2
 LEVELS = (1, 6)
@@ -42,8 +49,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _Receiver(BaseHTTPRequestHandler):
+    """Alertmanager's webhook receiver: keeps every posted payload (webhook JSON, version 4)."""
+
+    received: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.lock:
+            self.received.append({"path": self.path, **json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
+def alert_receiver():
+    """A webhook receiver on 127.0.0.1 (free port); yields (its URL, the payloads it received)."""
+    _Receiver.received = []
+    with serving(_Receiver) as url:
+        yield f"{url}/alerts", _Receiver.received
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, alert_receiver):
     """One run of playbooks/local.yml; yields (variables, play stdout, run folder); stops what it started."""
     tmp = tmp_path_factory.mktemp("observe-local")
     run_dir = tmp / "run"
@@ -57,6 +89,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
         "benchmark_correctness_requests": 0, "benchmark_determinism_prompts": 0,
         # Generous SLOs (a busy test machine): both levels meet them, so the replayed HPA must hold at 1 replica.
         "benchmark_slo_ttft_s": 600.0, "benchmark_slo_itl_s": 60.0,
+        # Alerts: more than 2 deferred per pod for 2 s fires the queue alert (6 users on 2 slots defer 4, 1 user
+        # none); Alertmanager batches for 1 s, then posts to the test's receiver.
+        "monitoring_process_alertmanager_listen_address": f"127.0.0.1:{_free_port()}",
+        "monitoring_alert_receiver_url": alert_receiver[0], "monitoring_alert_waiting_per_pod": 2,
+        "monitoring_alert_for": "2s", "monitoring_alert_group_wait": "1s",
     }
     env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1"}
     try:
@@ -153,3 +190,28 @@ def test_expanded_query_is_the_one_prometheus_answers(demo) -> None:
                                  "llamacpp:requests_processing", "llmops", ["llama-cpp-local", "another-pod"])
     assert query == 'sum by (pod) (llamacpp:requests_processing{namespace="llmops",pod=~"llama-cpp-local|another-pod"})'
     assert [item["metric"] for item in client.query(query)] == [{"pod": "llama-cpp-local"}]
+
+
+def test_overload_fires_the_queue_alert_through_alertmanager_to_the_webhook(demo, alert_receiver) -> None:
+    variables, _stdout, run = demo
+    _url, received = alert_receiver
+    deadline = time.monotonic() + 120
+    firing: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not firing:
+        firing = [alert for payload in list(received) for alert in payload["alerts"]
+                  if alert["status"] == "firing" and alert["labels"]["alertname"] == "LlamaCppQueueDepthHigh"]
+        time.sleep(1)
+    assert firing, f"no LlamaCppQueueDepthHigh reached the receiver; payloads: {received}"
+    assert firing[0]["labels"]["namespace"] == "llmops" and firing[0]["labels"]["slo"] == "queue_depth"
+    assert received[0]["path"] == "/alerts" and received[0]["receiver"] == "llmops-oncall"
+    # The same Prometheus evaluated the rule: firing during the overloaded level, never during the single-user one.
+    summary = json.loads((run / "summary.json").read_text())
+    windows = {level["label"]: level["window"] for level in summary["levels"]}
+    client = _prometheus(variables)
+    alert = 'ALERTS{alertname="LlamaCppQueueDepthHigh",alertstate="firing"}'
+    low, high = (windows[f"c{n}"] for n in LEVELS)
+    assert client.query_range(alert, high["start_unix"], high["end_unix"], 1)
+    assert not client.query_range(alert, low["start_unix"], low["end_unix"], 1)
+    # Nothing else fired: no vLLM here, and the server stayed up.
+    names = {alert["labels"]["alertname"] for payload in received for alert in payload["alerts"]}
+    assert names == {"LlamaCppQueueDepthHigh"}, names

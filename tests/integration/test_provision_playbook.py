@@ -58,6 +58,11 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
         assert "--kube-reserved=cpu=500m,memory=1Gi --system-reserved=cpu=100m,memory=100Mi" in user_data
     assert pools["cpu-a1"]["nodeShapeConfig"] == {"ocpus": 17, "memoryInGBs": 32}
     assert pools["system"]["nodeShapeConfig"] == {"ocpus": 2, "memoryInGBs": 32}
+    # The boot volume's filesystem is grown at first boot, after the OKE init script, on every pool (issue 24).
+    for pool in pools.values():
+        lines = base64.b64decode(pool["nodeMetadata"]["user_data"]).decode().splitlines()
+        assert lines[-1] == "/usr/libexec/oci-growfs -y" and lines.index("/usr/libexec/oci-growfs -y") > next(
+            i for i, line in enumerate(lines) if line.startswith("bash /var/run/oke-init.sh"))
     addon = emulator.items("containerengine", "Addon")[0]
     nodes = next(item["value"] for item in addon["configurations"] if item["key"] == "nodes")
     assert sorted(nodes.split(",")) == sorted([f"1:4:{pools['gpu-a10']['id']}", f"1:6:{pools['cpu-a1']['id']}",

@@ -110,3 +110,86 @@ def test_oci_panels_name_only_known_api_gateway_metrics() -> None:
         assert target["queryText"].startswith(target["metric"] + "[1m]")
         # The gateway filter of the variant is applied to every query.
         assert 'resourceId = "ocid1.apigateway.oc1.iad.example"' in target["queryText"]
+
+
+def _alert_summary(rules: list[dict], alertname: str, labels: dict[str, str]) -> str:
+    summary = next(rule for rule in rules if rule.get("alert") == alertname)["annotations"]["summary"]
+    for key, value in labels.items():
+        summary = summary.replace("{{ $labels." + key + " }}", value)
+    return summary
+
+
+def test_slo_alerts_fire_on_breaches_and_stay_quiet_otherwise_in_promtool(tmp_path: Path) -> None:
+    """The SLO alerts as shipped (oke inventory thresholds), judged by Prometheus's own rule engine (promtool test
+    rules): each fires on a breach held past its `for`, and not on the same series below the threshold."""
+    server_files = chart_values(rendered("adapter"))["prometheus"]["serverFiles"]
+    for name in ("recording_rules.yml", "alerting_rules.yml"):
+        (tmp_path / name).write_text(yaml.safe_dump(server_files[name], sort_keys=False))
+    rules = [rule for group in server_files["alerting_rules.yml"]["groups"] for rule in group["rules"]]
+    vllm = 'namespace="llmops",pod="vllm-0",model_name="m"'
+    fired = {"namespace": "llmops"}
+
+    def expect(alertname: str, labels: dict[str, str], slo: str, severity: str) -> dict:
+        return {"exp_labels": {**labels, "severity": severity, "slo": slo},
+                "exp_annotations": {"summary": _alert_summary(rules, alertname, labels)}}
+
+    restart = {"namespace": "llmops", "pod": "vllm-0", "container": "vllm"}
+    tests = [
+        # Queue: 10 waiting (> 8) for 20 minutes fires after the 10 minutes of `for`; 5 waiting never does.
+        {"interval": "1m", "input_series": [
+            {"series": f"vllm:num_requests_waiting{{{vllm}}}", "values": "10x30"},
+            {"series": 'vllm:num_requests_waiting{namespace="quiet",pod="vllm-0",model_name="m"}', "values": "5x30"}],
+         "alert_rule_test": [
+            {"eval_time": "5m", "alertname": "VllmQueueDepthHigh", "exp_alerts": []},
+            {"eval_time": "15m", "alertname": "VllmQueueDepthHigh",
+             "exp_alerts": [expect("VllmQueueDepthHigh", fired, "queue_depth", "warning")]}]},
+        # TTFT: every request between 3 and 5 s (p95 about 4.9 s > 2 s) in llmops; all under 0.5 s in quiet.
+        {"interval": "1m", "input_series": [
+            {"series": f'vllm:time_to_first_token_seconds_bucket{{{vllm},le="0.5"}}', "values": "0x40"},
+            {"series": f'vllm:time_to_first_token_seconds_bucket{{{vllm},le="3"}}', "values": "0x40"},
+            {"series": f'vllm:time_to_first_token_seconds_bucket{{{vllm},le="5"}}', "values": "0+10x40"},
+            {"series": f'vllm:time_to_first_token_seconds_bucket{{{vllm},le="+Inf"}}', "values": "0+10x40"},
+            {"series": 'vllm:time_to_first_token_seconds_bucket{namespace="quiet",pod="v",model_name="m",le="0.5"}',
+             "values": "0+10x40"},
+            {"series": 'vllm:time_to_first_token_seconds_bucket{namespace="quiet",pod="v",model_name="m",le="+Inf"}',
+             "values": "0+10x40"}],
+         "alert_rule_test": [
+            {"eval_time": "25m", "alertname": "VllmTtftP95High",
+             "exp_alerts": [expect("VllmTtftP95High", fired, "ttft_p95", "warning")]}]},
+        # Errors: 1 of 10 requests ends in error (0.1 > 0.05) in llmops; 1 of 100 in quiet.
+        {"interval": "1m", "input_series": [
+            {"series": f'vllm:request_success_total{{{vllm},finished_reason="stop"}}', "values": "0+9x40"},
+            {"series": f'vllm:request_success_total{{{vllm},finished_reason="error"}}', "values": "0+1x40"},
+            {"series": 'vllm:request_success_total{namespace="quiet",pod="v",model_name="m",finished_reason="stop"}',
+             "values": "0+99x40"},
+            {"series": 'vllm:request_success_total{namespace="quiet",pod="v",model_name="m",finished_reason="error"}',
+             "values": "0+1x40"}],
+         "alert_rule_test": [
+            {"eval_time": "25m", "alertname": "VllmErrorRatioHigh",
+             "exp_alerts": [expect("VllmErrorRatioHigh", fired, "error_rate", "critical")]}]},
+        # Restarts: a model-server container restarting every 10 minutes (6 an hour > 3) fires; the same count on
+        # a container that is not a model server (another namespace) does not.
+        {"interval": "10m", "input_series": [
+            {"series": 'kube_pod_container_status_restarts_total{namespace="llmops",pod="vllm-0",container="vllm"}',
+             "values": "0+1x12"},
+            {"series": 'kube_pod_container_status_restarts_total{namespace="monitoring",pod="p",container="vllm"}',
+             "values": "0+1x12"},
+            {"series": 'kube_pod_container_status_restarts_total{namespace="llmops",pod="vllm-1",container="vllm"}',
+             "values": "0x12"}],
+         "alert_rule_test": [
+            {"eval_time": "2h", "alertname": "ModelServerRestarting",
+             "exp_alerts": [expect("ModelServerRestarting", restart, "restarts", "critical")]}]},
+    ]
+    spec = tmp_path / "slo_alerts_test.yml"
+    spec.write_text(yaml.safe_dump({"rule_files": ["recording_rules.yml", "alerting_rules.yml"],
+                                    "evaluation_interval": "1m", "tests": tests}, sort_keys=False))
+    result = subprocess.run([PROMTOOL, "test", "rules", str(spec)], capture_output=True, text=True, timeout=120,
+                            check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The engine can tell: a threshold the series never cross makes the same test fail.
+    broken = yaml.safe_load(spec.read_text())
+    broken["tests"][0]["input_series"][0]["values"] = "7x30"
+    spec.write_text(yaml.safe_dump(broken, sort_keys=False))
+    failed = subprocess.run([PROMTOOL, "test", "rules", str(spec)], capture_output=True, text=True, timeout=120,
+                            check=False, cwd=tmp_path)
+    assert failed.returncode != 0 and "VllmQueueDepthHigh" in failed.stdout + failed.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -16,6 +18,8 @@ from observe_support import (
     chart_references,
     chart_values,
     manifests,
+    metric_names,
+    promql_expressions,
     rendered,
 )
 
@@ -28,7 +32,8 @@ def test_the_whole_stack_is_rendered(variant: str) -> None:
     render_dir = rendered(variant)
     assert {p.name for p in render_dir.glob("*.yaml")} == {"monitoring.yaml", "autoscaling.yaml", "grafana.yaml",
                                                            "opencost.yaml"}
-    releases = {"prometheus", "grafana", "opencost"} | ({"prometheus-adapter"} if variant == "adapter" else {"keda"})
+    releases = {"prometheus", "dcgm-exporter", "grafana", "opencost"} | (
+        {"prometheus-adapter"} if variant == "adapter" else {"keda"})
     assert set(chart_values(render_dir)) == releases
     assert set(chart_references(render_dir)) == releases
 
@@ -124,6 +129,55 @@ def test_each_release_renders_the_chart_its_pin_names(variant: str) -> None:
         top_level = {d["metadata"].get("labels", {}).get("helm.sh/chart") for d in documents
                      if d["metadata"].get("labels", {}).get("app.kubernetes.io/instance") == release}
         assert f"{reference['chart']}-{reference['version']}" in top_level, (release, top_level)
+
+
+AMTOOL = shutil.which("amtool") or "/usr/bin/amtool"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_alertmanager_is_deployed_with_the_receiver_and_amtool_accepts_its_config(variant: str,
+                                                                                   tmp_path: Path) -> None:
+    documents = load_documents(rendered(variant) / "helm" / "prometheus.manifests.yaml")
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in documents}
+    assert ("StatefulSet", "prometheus-alertmanager") in kinds
+    (config_map,) = [d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] ==
+                     "prometheus-alertmanager"]
+    text = config_map["data"]["alertmanager.yml"]
+    config = yaml.safe_load(text)
+    (receiver,) = config["receivers"]
+    assert config["route"]["receiver"] == receiver["name"] == "llmops-oncall"
+    # The keda variant sets monitoring_alert_receiver_url; the default leaves the receiver without a webhook.
+    hooks = [hook["url"] for hook in receiver.get("webhook_configs", [])]
+    assert hooks == (["https://alerts.example/llmops"] if variant == "keda" else [])
+    # Alertmanager's own checker (Debian's amtool, same release as the local path's Alertmanager).
+    (tmp_path / "alertmanager.yml").write_text(text)
+    result = subprocess.run([AMTOOL, "check-config", str(tmp_path / "alertmanager.yml")], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The server sends to it: the chart wires Alertmanager discovery into prometheus.yml once it is enabled.
+    (server,) = [d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "prometheus-server"]
+    alerting = yaml.safe_load(server["data"]["prometheus.yml"])["alerting"]
+    assert alerting["alertmanagers"][0]["kubernetes_sd_configs"] == [{"role": "pod"}]
+
+
+def test_dcgm_exporter_runs_on_the_gpu_pool_scraped_by_prometheus_and_counts_what_the_dashboards_chart() -> None:
+    documents = load_documents(rendered() / "helm" / "dcgm-exporter.manifests.yaml")
+    (daemonset,) = [d for d in documents if d["kind"] == "DaemonSet"]
+    pod = daemonset["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"llmops.oke/pool": "gpu-a10"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    # No prometheus-operator here: no ServiceMonitor; the prometheus chart's service-endpoints job scrapes it.
+    assert not [d for d in documents if d["kind"] == "ServiceMonitor"]
+    (service,) = [d for d in documents if d["kind"] == "Service"]
+    assert service["metadata"]["annotations"] == {"prometheus.io/scrape": "true", "prometheus.io/port": "9400"}
+    # Every DCGM series the dashboards use is a counter the chart's own metrics ConfigMap collects.
+    (counters,) = [d for d in documents if d["kind"] == "ConfigMap" and "metrics" in d.get("data", {})]
+    collected = {line.split(",")[0].strip() for line in counters["data"]["metrics"].splitlines()
+                 if line.strip() and not line.strip().startswith("#")}
+    used = {name for _origin, expression in promql_expressions(rendered()) for name in metric_names(expression)
+            if name.startswith("DCGM_")}
+    assert {"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_POWER_USAGE"} <= used
+    assert used <= collected, used - collected
 
 
 def _oci_datasource(grafana_values: dict) -> dict:

@@ -79,6 +79,18 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
         ("vllm_memory_gib", {"vllm_node_shape": "VM.GPU.A10.1", "vllm_memory_gib": 240}),
         ("vllm_lb_shape_min_mbps", {"vllm_lb_shape_min_mbps": 200, "vllm_lb_shape_max_mbps": 100}),
         ("vllm_model", {"vllm_model": ""}),
+        # Models arrive from where the user keeps them (issue 24): each source names what it lacks.
+        ("vllm_model_url_secret", {"vllm_model_source": "url", "vllm_model_sha256": SHA256}),
+        ("vllm_model_sha256", {"vllm_model_source": "url", "vllm_model_url_secret": "par"}),
+        ("vllm_model_sha256", {"vllm_model_source": "url", "vllm_model_url_secret": "par",
+                               "vllm_model_sha256": "ABC"}),
+        ("vllm_model_pvc", {"vllm_model_source": "pvc"}),
+        ("vllm_model_pvc_path", {"vllm_model_source": "pvc", "vllm_model_pvc": "fss",
+                                 "vllm_model_pvc_path": "../other"}),
+        ("vllm_model_revision", {"vllm_model_revision": "main"}),
+        ("vllm_model_revision", {"vllm_model_revision": "0123abc"}),
+        ("vllm_model_source", {"vllm_model_source": "s3"}),
+        ("vllm_cache_size_gib", {"vllm_preset": "llama31_8b", "vllm_cache_size_gib": 16}),
         ("vllm_replicas", {"vllm_replicas": "two"}),
     ]),
     "llama_cpp": ({"llama_cpp_model_url": "https://models.example/m.gguf", "llama_cpp_model_sha256": SHA256}, [
@@ -151,6 +163,14 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
         ("monitoring_process_scrape_interval", {"monitoring_runtime": "process",
                                                 "monitoring_process_scrape_interval": "1"}),
         ("monitoring_runtime", {"monitoring_runtime": "docker"}),
+        # Alertmanager's webhook receiver takes http(s) URLs only (issue 24).
+        ("monitoring_alert_receiver_url", {"monitoring_alert_receiver_url": "ftp://alerts.example/hook"}),
+        ("monitoring_alert_receiver_url", {"monitoring_alert_receiver_url": "alerts.example/hook"}),
+        ("monitoring_alert_receiver_url", {"monitoring_alert_receiver_url": "https:///hook"}),
+        ("monitoring_alert_for", {"monitoring_alert_for": "ten minutes"}),
+        ("monitoring_alert_error_ratio", {"monitoring_alert_error_ratio": 0}),
+        ("monitoring_alert_ttft_p95_s", {"monitoring_alert_ttft_p95_s": 0}),
+        ("monitoring_alert_receiver_name", {"monitoring_alert_receiver_name": "on call"}),
     ]),
     "grafana": ({}, [
         ("grafana_namespace", {"grafana_namespace": "Monitoring"}),
@@ -181,7 +201,8 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
 VALID: dict[str, dict[str, Any]] = {
     "helm_release": {},
     "manifests": {},
-    "monitoring": {"monitoring_scrape_interval": "1m30s", "monitoring_storage_size": "1.5Ti"},
+    "monitoring": {"monitoring_scrape_interval": "1m30s", "monitoring_storage_size": "1.5Ti",
+                   "monitoring_alert_receiver_url": "https://alerts.example:8443/hooks/llm?team=serving"},
     "autoscaling": {"autoscaling_llama_cpp_enabled": False, "autoscaling_llama_cpp_min_replicas": 0},
     "llama_cpp": {"llama_cpp_replicas": 0, "llama_cpp_allow_zero_replicas": True},
     "vllm": {"vllm_replicas": 0, "vllm_allow_zero_replicas": True},

@@ -100,3 +100,124 @@ def test_hpa_managed_deployment_leaves_replicas_to_the_hpa(role: str, tmp_path: 
     managed = by_kind(render_role(role, tmp_path / "hpa", hpa_vars))
     assert "replicas" not in managed["Deployment"][0]["spec"]
     assert_valid(managed["Deployment"])
+
+
+SHA = "ab" * 32
+SOURCES = {
+    "huggingface": {"vllm_preset": "rag", "vllm_model_revision": "0123456789abcdef0123456789abcdef01234567"},
+    "url": {"vllm_preset": "llama31_8b", "vllm_model_source": "url", "vllm_model_url_secret": "model-par",
+            "vllm_model_sha256": SHA},
+    "url_shared_cache": {"vllm_model_source": "url", "vllm_model_url_secret": "model-par", "vllm_model_sha256": SHA,
+                         "vllm_cache_pvc": "models-fss"},
+    "pvc": {"vllm_model_source": "pvc", "vllm_model_pvc": "models-fss", "vllm_model_pvc_path": "llama-3.1-8b"},
+}
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_each_model_source_renders_valid_manifests(source: str, tmp_path: Path) -> None:
+    documents = render_role("vllm", tmp_path, SOURCES[source])
+    assert_valid(documents)
+    pod, server = _server(documents)
+    args = args_map(server["args"])
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["name"]: m for m in server["volumeMounts"]}
+    requests = server["resources"]["requests"]
+    kinds = by_kind(documents)
+    if source == "huggingface":
+        # Pinned: the weights and the tokenizer at one commit.
+        assert args["--model"] == "meta-llama/Llama-3.2-1B-Instruct"
+        assert args["--revision"] == args["--tokenizer-revision"] == SOURCES[source]["vllm_model_revision"]
+        # emptyDir cache: the rag preset's 3 GiB of weights + 1 GiB of room on the node's disk.
+        assert requests["ephemeral-storage"] == "4Gi" and "emptyDir" in volumes["cache"]
+        assert "initContainers" not in pod and "ConfigMap" not in kinds
+    elif source.startswith("url"):
+        assert args["--model"] == f"/cache/models/{SHA}" and "--revision" not in args
+        (init,) = pod["initContainers"]
+        assert init["command"][:3] == ["python3", "-m", "llmops.model_fetch"] and SHA in init["command"]
+        env = {e["name"]: e for e in init["env"]}
+        # The URL (a pre-authenticated request is a credential) comes from the Secret, never the manifest.
+        assert env["LLMOPS_MODEL_URL"]["valueFrom"]["secretKeyRef"] == {"name": "model-par", "key": "url"}
+        assert {m["mountPath"] for m in init["volumeMounts"]} == {"/cache", "/opt/llmops/llmops"}
+        (config_map,) = kinds["ConfigMap"]
+        assert volumes["model-fetch"]["configMap"]["name"] == config_map["metadata"]["name"] == "vllm-model-fetch"
+        # The init container runs the collection's own code, byte for byte.
+        module_utils = Path(__file__).resolve().parents[3] / "plugins" / "module_utils"
+        for name in ("model_fetch.py", "llama_server_build.py", "progress.py"):
+            assert config_map["data"][name] == (module_utils / name).read_text().rstrip("\n")
+        if source == "url":
+            # Archive and unpacked folder side by side: 2 x 16 GiB + 1 GiB.
+            assert requests["ephemeral-storage"] == "33Gi"
+        else:
+            assert "ephemeral-storage" not in requests
+            assert volumes["cache"]["persistentVolumeClaim"] == {"claimName": "models-fss"}
+    else:
+        assert args["--model"] == "/models/llama-3.1-8b"
+        assert volumes["model"]["persistentVolumeClaim"] == {"claimName": "models-fss", "readOnly": True}
+        assert mounts["model"] == {"name": "model", "mountPath": "/models", "readOnly": True}
+        assert requests["ephemeral-storage"] == "1Gi" and "initContainers" not in pod
+
+
+def test_an_unpinned_default_renders_no_revision(tmp_path: Path) -> None:
+    _pod, server = _server(render_role("vllm", tmp_path, {}))
+    assert "--revision" not in args_map(server["args"])
+
+
+def test_the_rendered_init_container_fetches_the_model_once_from_a_loopback_server(tmp_path: Path) -> None:
+    """Run what the manifests say: the ConfigMap's files where the pod mounts them, the init container's own command
+    and environment (the cache path and the Secret's URL mapped to this machine), twice on one shared cache."""
+    import hashlib
+    import io
+    import os
+    import subprocess
+    import sys
+    import tarfile
+    from http.server import BaseHTTPRequestHandler
+
+    from local_http import serving
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = b'{"architectures": ["LlamaForCausalLM"]}'
+        info = tarfile.TarInfo("config.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    archive = buffer.getvalue()
+    digest = hashlib.sha256(archive).hexdigest()
+    gets: list[str] = []
+
+    class Objects(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            gets.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(archive)))
+            self.end_headers()
+            self.wfile.write(archive)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    documents = render_role("vllm", tmp_path, {"vllm_model_source": "url", "vllm_model_url_secret": "model-par",
+                                               "vllm_model_sha256": digest, "vllm_cache_pvc": "models-fss"})
+    pod, server = _server(documents)
+    (config_map,) = by_kind(documents)["ConfigMap"]
+    (init,) = pod["initContainers"]
+    mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}
+    root = tmp_path / "pod"
+    code_dir = root / mounts["model-fetch"].lstrip("/")
+    code_dir.mkdir(parents=True)
+    for name, text in config_map["data"].items():
+        (code_dir / name).write_text(text)
+    cache = root / mounts["cache"].lstrip("/")
+    env = {item["name"]: item.get("value") for item in init["env"]}
+    command = [sys.executable if part == "python3" else (str(cache) if part == mounts["cache"] else part)
+               for part in init["command"]]
+    with serving(Objects) as base:
+        run_env = {**os.environ, "PYTHONPATH": str(root / env["PYTHONPATH"].lstrip("/")),
+                   "LLMOPS_MODEL_URL": f"{base}/p/token/n/ns/b/models/o/llama.tar.gz"}
+        results = [subprocess.run(command, env=run_env, capture_output=True, text=True, timeout=120, check=False)
+                   for _ in range(2)]
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    assert gets == ["/p/token/n/ns/b/models/o/llama.tar.gz"]
+    # vLLM's --model names the folder the init container filled.
+    model = args_map(server["args"])["--model"]
+    assert (root / model.lstrip("/") / "config.json").read_bytes() == data
