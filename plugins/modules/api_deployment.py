@@ -121,7 +121,7 @@ options:
         type: str
         required: true
       token_header:
-        description: Header carrying the token.
+        description: Name of the header carrying the token (an HTTP field name: no spaces or separators).
         type: str
         default: Authorization
       token_auth_scheme:
@@ -372,6 +372,10 @@ def input_errors(params: dict[str, Any]) -> list[str]:
     jwt = params.get("jwt_authentication")
     if jwt and not jwt["public_keys_uri"].startswith("https://"):
         errors.append(f"jwt_authentication.public_keys_uri must be an https:// URI, got '{jwt['public_keys_uri']}'")
+    # JwtAuthenticationPolicy.token_header is "the name of the header containing the authentication token".
+    if jwt and not HTTP_TOKEN.match(jwt["token_header"] or ""):
+        errors.append(f"jwt_authentication.token_header must be an HTTP header name (letters, digits and "
+                      f"!#$%&'*+.^_`|~- only, no spaces), got '{jwt['token_header']}'")
     if params.get("state") == "present" and params.get("routes") == []:
         errors.append("routes must hold at least one route")
     return errors

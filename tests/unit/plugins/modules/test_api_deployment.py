@@ -223,6 +223,14 @@ def test_failed_work_request_and_timeout(run_oci_module, oci_emulator, gateway):
     ({"usage_plans": {"token_locations": ["request.body[token]"]}}, "must look like request.headers[x-api-key]"),
     ({"jwt_authentication": {"issuers": ["i"], "audiences": ["a"], "public_keys_uri": "http://keys"}},
      "public_keys_uri must be an https:// URI"),
+    # JwtAuthenticationPolicy.token_header: "The name of the header containing the authentication token" -- an
+    # HTTP field name, which is an RFC 9110 (formerly RFC 7230) token: no spaces, no separators.
+    ({"jwt_authentication": {"issuers": ["i"], "audiences": ["a"], "public_keys_uri": "https://keys",
+                             "token_header": "X Api Key"}},
+     "jwt_authentication.token_header must be an HTTP header name"),
+    ({"jwt_authentication": {"issuers": ["i"], "audiences": ["a"], "public_keys_uri": "https://keys",
+                             "token_header": "Authorization:"}},
+     "jwt_authentication.token_header must be an HTTP header name"),
 ])
 def test_bad_input_fails_before_any_call(run_oci_module, oci_emulator, overrides, needle):
     options = {**deployment_options("ocid1.apigateway.oc1.iad.aaaaaaaagw"), **overrides}
