@@ -240,7 +240,6 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
 )
 
 if HAS_OCI:
-    import oci
     import oci.container_engine.models as ce_models
 
 ARGUMENT_SPEC: dict[str, Any] = {
@@ -344,7 +343,6 @@ class NodePool(ContainerEngineResource):
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
         self.updatable_fields = model_fields(ce_models.UpdateNodePoolDetails)
-        self._cluster: Any = None
         self._options: dict[str, Any] | None = None
 
     def immutable_changes(self, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> list[str]:
@@ -411,32 +409,16 @@ class NodePool(ContainerEngineResource):
         return {**desired, "node_config_details": config} if config else {
             key: value for key, value in desired.items() if key != "node_config_details"}
 
-    def _read(self, action: str, what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
-        """A read a create or update depends on; a 404 is refused naming the option, other errors fail."""
-        try:
-            return self.module.call(operation, *args, **kwargs).data
-        except oci.exceptions.ServiceError as error:
-            if error.status != 404:
-                self.module.fail_oci(f"Cannot {action} {self.describe()}: cannot read {what}", error)
-            self.module.fail_json(
-                msg=f"Cannot {action} {self.describe()}: cluster_id names no cluster OCI knows ({what} answered "
-                    f"{error.status} {error.code}).", error={"status": error.status, "code": error.code})
-        except Exception as error:  # transport failures after retries: one sentence naming the read
-            self.module.fail_oci(f"Cannot {action} {self.describe()}: cannot read {what}", error)
-        return None
-
     def _cluster_version(self, action: str = "create") -> str:
         """The cluster's version; reading it also proves the cluster exists before any write."""
-        if self._cluster is None:
-            self._cluster = self._read(action, "GetCluster", self.client.get_cluster, self.params["cluster_id"])
-        return self._cluster.kubernetes_version
+        return self.cluster(action).kubernetes_version
 
     def _node_pool_options(self, action: str) -> dict[str, Any]:
         """What OCI offers the cluster's node pools (shapes, images, versions), read once."""
         if self._options is None:
-            self._options = model_to_dict(self._read(action, "GetNodePoolOptions", self.client.get_node_pool_options,
-                                                     self.params["cluster_id"],
-                                                     compartment_id=self.params["compartment_id"]))
+            self._options = model_to_dict(self.read_for_write(
+                action, "GetNodePoolOptions", self.client.get_node_pool_options, self.params["cluster_id"],
+                compartment_id=self.params["compartment_id"]))
         return self._options
 
     def _check_shape(self, shape: str, action: str) -> None:

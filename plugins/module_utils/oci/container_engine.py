@@ -23,6 +23,29 @@ class ContainerEngineResource(OCIResource):
         super().__init__(module)
         self.client = module.client(oci.container_engine.ContainerEngineClient)
         self._work_request_compartments: dict[str, str | None] = {}
+        self._cluster: Any = None
+
+    def read_for_write(self, action: str, what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
+        """A read a create or update depends on (the SDK model): a 404 is refused naming ``cluster_id``, before
+        any write; other errors fail naming the read."""
+        try:
+            return self.module.call(operation, *args, **kwargs).data
+        except oci.exceptions.ServiceError as error:
+            if error.status != 404:
+                self.module.fail_oci(f"Cannot {action} {self.describe()}: cannot read {what}", error)
+            self.module.fail_json(
+                msg=f"Cannot {action} {self.describe()}: cluster_id names no cluster OCI knows ({what} answered "
+                    f"{error.status} {error.code}).", error={"status": error.status, "code": error.code})
+        except Exception as error:  # transport failures after retries: one sentence naming the read
+            self.module.fail_oci(f"Cannot {action} {self.describe()}: cannot read {what}", error)
+        return None
+
+    def cluster(self, action: str = "create") -> Any:
+        """The cluster (SDK model), read once: a create reads it first, so a missing cluster is refused, not sent."""
+        if self._cluster is None:
+            self._cluster = self.read_for_write(action, "GetCluster", self.client.get_cluster,
+                                                self.params["cluster_id"])
+        return self._cluster
 
     def get_work_request(self, work_request_id: str) -> dict[str, Any]:
         work_request = model_to_dict(self.module.call(self.client.get_work_request, work_request_id).data)
