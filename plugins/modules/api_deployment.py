@@ -121,7 +121,7 @@ options:
         type: str
         required: true
       token_header:
-        description: Name of the header carrying the token (an HTTP field name: no spaces or separators).
+        description: Name of the header carrying the token; an HTTP field name (no spaces or separators).
         type: str
         default: Authorization
       token_auth_scheme:
@@ -271,6 +271,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
 )
 
 if HAS_OCI:
+    import oci
     import oci.apigateway.models as ag_models
 
 METHODS = ["ANY", "HEAD", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -433,6 +434,34 @@ class Deployment(ApiGatewayResource):
 
     def describe(self, resource: dict[str, Any] | None = None) -> str:
         return super().describe(resource) + f" on gateway {self.params['gateway_id']}"
+
+    def check_gateway(self) -> None:
+        """Read the gateway before a create (and its prediction): a missing or deleted one is refused naming
+        gateway_id, instead of sending a create OCI answers with 404."""
+        gateway_id = self.params["gateway_id"]
+        try:
+            gateway = self.module.call(self.module.client(oci.apigateway.GatewayClient).get_gateway, gateway_id).data
+        except oci.exceptions.ServiceError as error:
+            if error.status != 404:
+                self.module.fail_oci(f"Cannot create {self.describe()}: cannot read gateway {gateway_id}", error)
+            self.module.fail_json(
+                msg=f"Cannot create {self.describe()}: gateway_id names no API gateway OCI knows (GetGateway answered "
+                    f"{error.status} {error.code}).", error={"status": error.status, "code": error.code})
+        except Exception as error:  # transport failures after retries: one sentence naming the read
+            self.module.fail_oci(f"Cannot create {self.describe()}: cannot read gateway {gateway_id}", error)
+        if gateway.lifecycle_state in ("DELETING", "DELETED", "FAILED"):
+            self.module.fail_json(msg=f"Cannot create {self.describe()}: the gateway gateway_id names is "
+                                      f"{gateway.lifecycle_state}.", lifecycle_state=gateway.lifecycle_state)
+
+    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        predicted = super().predicted(desired)
+        self.check_gateway()
+        return predicted
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self.check_creatable(desired)
+        self.check_gateway()
+        return super().create(desired, retry_token)
 
     def scope(self) -> str:
         return f"{self.kind}s on gateway {self.params['gateway_id']}"
