@@ -180,3 +180,25 @@ def test_jwt_choice_and_missing_settings(emulator_and_identity, tmp_path: Path) 
     missing = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
                            extra_vars={**jwt, "api_gateway_jwt_jwks_uri": ""})
     assert missing.returncode != 0 and "api_gateway_jwt_jwks_uri" in missing.output
+
+
+def test_a_fixed_cpu_shape_converges_without_shape_config(emulator_and_identity, tmp_path: Path) -> None:
+    """A fixed CPU shape used to fail after the GPU pool was created (issue 25): OCPUs and memory are only for Flex."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("provision.yml", emulator, identity, tmp_path,
+                       extra_vars={"oke_node_pools_cpu_shape": "VM.Standard2.1"})
+    assert run.returncode == 0, run.output[-6000:]
+    pools = {pool["name"]: pool for pool in emulator.items("containerengine", "NodePool")}
+    assert pools["cpu-a1"]["nodeShape"] == "VM.Standard2.1" and not pools["cpu-a1"].get("nodeShapeConfig")
+
+
+def test_a_shape_oci_does_not_offer_creates_no_pool(emulator_and_identity, tmp_path: Path) -> None:
+    """Both pools' shapes are checked against GetNodePoolOptions before the first pool is written (issue 25)."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("provision.yml", emulator, identity, tmp_path,
+                       extra_vars={"oke_node_pools_cpu_shape": "VM.Nonsense.9"})
+    refusal = "oke_node_pools_cpu_shape is VM.Nonsense.9, which OCI does not offer"
+    assert run.returncode != 0 and refusal in run.output, run.output[-4000:]
+    assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
