@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from provision_support import live_resources, run_playbook, start_emulator
+from provision_support import (
+    FIXTURE_CLUSTER_ID,
+    FIXTURE_COMPARTMENT_ID,
+    live_resources,
+    run_playbook,
+    start_emulator,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,11 +43,20 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
 
     first = run_playbook("provision.yml", emulator, identity, tmp_path)
     assert first.returncode == 0, first.output[-6000:]
-    assert first.changed == 6  # pools (loop), add-on, gateway, deployments (loop), plan, subscriber
+    # pools (loop), autoscaler IAM policy, add-on, gateway, deployments (loop), plan, subscriber
+    assert first.changed == 7
     assert live_resources(emulator) == {
         "containerengine/NodePool": 2, "containerengine/Addon": 1, "apigateway/Gateway": 1,
         "apigateway/Deployment": 2, "apigateway/UsagePlan": 1, "apigateway/Subscriber": 1,
+        "identity/Policy": 1, "identity/DynamicGroup": 0,
     }
+    statements = emulator.items("identity", "Policy")[0]["statements"]
+    assert statements[0] == (
+        f"Allow any-user to manage cluster-node-pools in compartment id {FIXTURE_COMPARTMENT_ID} where all "
+        "{request.principal.type = 'workload', request.principal.namespace = 'kube-system', "
+        f"request.principal.service_account = 'cluster-autoscaler', request.principal.cluster_id = "
+        f"'{FIXTURE_CLUSTER_ID}'}}")
+    assert len(statements) == 6
     pools = {pool["name"]: pool for pool in emulator.items("containerengine", "NodePool")}
     assert {label["key"]: label["value"] for label in pools["gpu-a10"]["initialNodeLabels"]} == {
         "llmops.oke/pool": "gpu-a10"}
