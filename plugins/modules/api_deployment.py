@@ -267,6 +267,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
     identity_errors,
     identity_spec,
     model_fields,
+    read_parent,
     run_resource_module,
 )
 
@@ -438,17 +439,8 @@ class Deployment(ApiGatewayResource):
     def check_gateway(self) -> None:
         """Read the gateway before a create (and its prediction): a missing or deleted one is refused naming
         gateway_id, instead of sending a create OCI answers with 404."""
-        gateway_id = self.params["gateway_id"]
-        try:
-            gateway = self.module.call(self.module.client(oci.apigateway.GatewayClient).get_gateway, gateway_id).data
-        except oci.exceptions.ServiceError as error:
-            if error.status != 404:
-                self.module.fail_oci(f"Cannot create {self.describe()}: cannot read gateway {gateway_id}", error)
-            self.module.fail_json(
-                msg=f"Cannot create {self.describe()}: gateway_id names no API gateway OCI knows (GetGateway answered "
-                    f"{error.status} {error.code}).", error={"status": error.status, "code": error.code})
-        except Exception as error:  # transport failures after retries: one sentence naming the read
-            self.module.fail_oci(f"Cannot create {self.describe()}: cannot read gateway {gateway_id}", error)
+        gateway = read_parent(self, "create", "gateway_id", "API gateway", "GetGateway",
+                              self.module.client(oci.apigateway.GatewayClient).get_gateway, self.params["gateway_id"])
         if gateway.lifecycle_state in ("DELETING", "DELETED", "FAILED"):
             self.module.fail_json(msg=f"Cannot create {self.describe()}: the gateway gateway_id names is "
                                       f"{gateway.lifecycle_state}.", lifecycle_state=gateway.lifecycle_state)

@@ -59,7 +59,6 @@ dynamic_group:
 
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, build_model
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.identity import IdentityResource, matching_rule_error
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
@@ -67,9 +66,6 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
     identity_spec,
     run_resource_module,
 )
-
-if HAS_OCI:
-    import oci.identity.models as id_models
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **identity_spec(name_aliases=()),
@@ -90,6 +86,7 @@ class DynamicGroup(IdentityResource):
     kind = "IAM dynamic group"
     result_key = "dynamic_group"
     entity_type = "dynamicgroup"
+    noun = "dynamic_group"
     list_operation = "list_dynamic_groups"
     required_to_create = (("matching_rule", "matching_rule"),)
 
@@ -113,30 +110,11 @@ class DynamicGroup(IdentityResource):
                     "create'), then write policies for it with llmops.oke.iam_policy.",
                 identity_domains=[domain.get("display_name") for domain in live])
 
-    def get(self, ocid: str) -> dict[str, Any]:
-        return self._get("get_dynamic_group", ocid)
-
     def desired(self) -> dict[str, Any]:
         p = self.params
         rule = " ".join(p["matching_rule"].split()) if p.get("matching_rule") else None
         return prune_none({"compartment_id": p["compartment_id"], "name": p["name"], "description": p["description"],
                            "matching_rule": rule, **self.tags()})
-
-    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
-        self.check_creatable(desired)
-        details = build_model(id_models.CreateDynamicGroupDetails, desired, id_models)
-        self.module.call(self.client.create_dynamic_group, details, opc_retry_token=retry_token)
-        return None
-
-    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
-        details = build_model(id_models.UpdateDynamicGroupDetails, {field: desired[field] for field in fields},
-                              id_models)
-        self.module.call(self.client.update_dynamic_group, current["id"], details)
-        return None
-
-    def delete(self, current: dict[str, Any]) -> str | None:
-        self.module.call(self.client.delete_dynamic_group, current["id"])
-        return None
 
 
 def main() -> None:

@@ -65,7 +65,6 @@ policy:
 
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, build_model
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.identity import IdentityResource, statement_error
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
@@ -73,9 +72,6 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
     identity_spec,
     run_resource_module,
 )
-
-if HAS_OCI:
-    import oci.identity.models as id_models
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **identity_spec(name_aliases=()),
@@ -101,32 +97,15 @@ class Policy(IdentityResource):
     kind = "IAM policy"
     result_key = "policy"
     entity_type = "policy"
+    noun = "policy"
     list_operation = "list_policies"
     required_to_create = (("statements", "statements"),)
-
-    def get(self, ocid: str) -> dict[str, Any]:
-        return self._get("get_policy", ocid)
 
     def desired(self) -> dict[str, Any]:
         p = self.params
         statements = [" ".join(statement.split()) for statement in p["statements"]] if p.get("statements") else None
         return prune_none({"compartment_id": p["compartment_id"], "name": p["name"], "description": p["description"],
                            "statements": statements, **self.tags()})
-
-    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
-        self.check_creatable(desired)
-        details = build_model(id_models.CreatePolicyDetails, desired, id_models)
-        self.module.call(self.client.create_policy, details, opc_retry_token=retry_token)
-        return None
-
-    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
-        details = build_model(id_models.UpdatePolicyDetails, {field: desired[field] for field in fields}, id_models)
-        self.module.call(self.client.update_policy, current["id"], details)
-        return None
-
-    def delete(self, current: dict[str, Any]) -> str | None:
-        self.module.call(self.client.delete_policy, current["id"])
-        return None
 
 
 def main() -> None:

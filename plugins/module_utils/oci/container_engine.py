@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, model_to_dict
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, read_parent
 
 if HAS_OCI:
     import oci
@@ -26,19 +26,8 @@ class ContainerEngineResource(OCIResource):
         self._cluster: Any = None
 
     def read_for_write(self, action: str, what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
-        """A read a create or update depends on (the SDK model): a 404 is refused naming ``cluster_id``, before
-        any write; other errors fail naming the read."""
-        try:
-            return self.module.call(operation, *args, **kwargs).data
-        except oci.exceptions.ServiceError as error:
-            if error.status != 404:
-                self.module.fail_oci(f"Cannot {action} {self.describe()}: cannot read {what}", error)
-            self.module.fail_json(
-                msg=f"Cannot {action} {self.describe()}: cluster_id names no cluster OCI knows ({what} answered "
-                    f"{error.status} {error.code}).", error={"status": error.status, "code": error.code})
-        except Exception as error:  # transport failures after retries: one sentence naming the read
-            self.module.fail_oci(f"Cannot {action} {self.describe()}: cannot read {what}", error)
-        return None
+        """A read a create or update depends on (the SDK model): a 404 is refused naming ``cluster_id``."""
+        return read_parent(self, action, "cluster_id", "cluster", what, operation, *args, **kwargs)
 
     def cluster(self, action: str = "create") -> Any:
         """The cluster (SDK model), read once: a create reads it first, so a missing cluster is refused, not sent."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, model_to_dict
+from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, build_model, model_to_dict
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, find_unique
 
 if HAS_OCI:
@@ -68,8 +68,6 @@ def matching_rule_error(rule: str) -> str | None:
 class IdentityResource(OCIResource):
     """An OCIResource of the classic IAM API: synchronous writes, names unique in the tenancy, home region only."""
 
-    list_operation = ""
-
     def __init__(self, module: Any) -> None:
         super().__init__(module)
         self.client = module.client(oci.identity.IdentityClient)
@@ -109,5 +107,29 @@ class IdentityResource(OCIResource):
         return find_unique(items, self.params["name"], f"{self.kind}s in compartment {self.params['compartment_id']}",
                            ignore_states=("DELETED", "DELETING"))
 
-    def _get(self, operation: str, ocid: str) -> dict[str, Any]:
-        return model_to_dict(self.module.call(getattr(self.client, operation), ocid).data)
+    # The SDK's names for the kind: get_<noun>, create_<noun>, Create<Noun>Details... and the list call (synchronous
+    # writes: no work request ids).
+    noun = ""
+    list_operation = ""
+
+    def _details(self, verb: str) -> type:
+        return getattr(oci.identity.models, f"{verb}{self.noun.title().replace('_', '')}Details")
+
+    def get(self, ocid: str) -> dict[str, Any]:
+        return model_to_dict(self.module.call(getattr(self.client, f"get_{self.noun}"), ocid).data)
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self.check_creatable(desired)
+        details = build_model(self._details("Create"), desired, oci.identity.models)
+        self.module.call(getattr(self.client, f"create_{self.noun}"), details, opc_retry_token=retry_token)
+        return None
+
+    def update(self, current: dict[str, Any], desired: dict[str, Any], fields: list[str]) -> str | None:
+        details = build_model(self._details("Update"), {field: desired[field] for field in fields},
+                              oci.identity.models)
+        self.module.call(getattr(self.client, f"update_{self.noun}"), current["id"], details)
+        return None
+
+    def delete(self, current: dict[str, Any]) -> str | None:
+        self.module.call(getattr(self.client, f"delete_{self.noun}"), current["id"])
+        return None
