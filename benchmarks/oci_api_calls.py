@@ -40,8 +40,8 @@ TENANTS = [
     {"name": "team-c", "rate_limit_per_second": 2, "no_quota": True},
 ]
 # Resources the provision playbook manages: 2 node pools, 1 add-on, 1 gateway, 2 deployments, 1 plan, 1 subscriber,
-# and per tenant 1 plan and 1 subscriber.
-MANAGED_RESOURCES = 8 + 2 * len(TENANTS)
+# the cluster autoscaler's IAM policy, and per tenant 1 plan and 1 subscriber.
+MANAGED_RESOURCES = 9 + 2 * len(TENANTS)
 # The inventory's pool the autoscaler grows from 1 to 3 nodes between two runs (emulator rule autoscaler_resizes_pool).
 AUTOSCALED_POOL = "gpu-a10"
 
@@ -100,7 +100,8 @@ def report(runs: list[ConvergeRun]) -> str:
         "switchable emulator rule is on (list lag, several entities per work request, [] read back as null, "
         f"deployment defaults); before the third run the autoscaler grows `{AUTOSCALED_POOL}` to 3 nodes.",
         f"Python {platform.python_version()}, {platform.machine()}; {MANAGED_RESOURCES} managed resources "
-        "(2 node pools, ClusterAutoscaler add-on, gateway, 2 deployments, usage plan, subscriber, and for each of "
+        "(2 node pools, ClusterAutoscaler add-on and its IAM policy, gateway, 2 deployments, usage plan, subscriber, "
+        "and for each of "
         f"{len(TENANTS)} tenants its usage plan and subscriber).",
         "",
         "| operation | kind | " + " | ".join(run.label for run in runs) + " |",
@@ -120,7 +121,8 @@ def report(runs: list[ConvergeRun]) -> str:
         "list summary lacks what must be compared: node pools (node metadata: the cloud-init that registers the "
         "taints), deployments (the API specification), the usage plan (entitlement targets), the subscriber (its "
         "clients' token digests: the role keeps OCI on the token it exports); the add-on is read by name "
-        "(one get). Once per run the node pool options are read (GetNodePoolOptions), so both pools' shapes are "
+        "(one get); the IAM policy is found after reading the tenancy's home region (region subscriptions). "
+        "Once per run the node pool options are read (GetNodePoolOptions), so both pools' shapes are "
         "checked against what OCI offers before the first pool is written. "
         f"No-op total: {noop_reads} reads for {MANAGED_RESOURCES} resources "
         f"({noop_reads / MANAGED_RESOURCES:.2f} per resource).",
