@@ -233,6 +233,9 @@ def test_tenants_each_get_a_plan_a_subscriber_and_their_own_key(emulator_and_ide
     emulator.reset()
     token_dir = tmp_path / "tenant-keys"
     tenants = {"api_gateway_tenants": TENANTS, "api_gateway_tenant_token_dir": str(token_dir)}
+    checked = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants,
+                           check=True)
+    assert checked.returncode == 0 and writes(emulator.calls) == {}, checked.output[-6000:]
     first = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants)
     assert first.returncode == 0, first.output[-6000:]
     keys = {path.name: path.read_text().strip() for path in token_dir.iterdir()}
@@ -253,6 +256,9 @@ def test_tenants_each_get_a_plan_a_subscriber_and_their_own_key(emulator_and_ide
     emulator.reset_counts()
     second = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants)
     assert second.returncode == 0 and (second.changed, writes(emulator.calls)) == (0, {}), second.output[-6000:]
+    rechecked = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants,
+                             check=True)
+    assert rechecked.returncode == 0 and rechecked.changed == 0, rechecked.output[-6000:]
 
     changed = [TENANTS[0], {**TENANTS[1], "rate_limit_per_second": 40}, TENANTS[2]]
     emulator.reset_counts()
