@@ -276,6 +276,11 @@ def test_tenants_each_get_a_plan_a_subscriber_and_their_own_key(emulator_and_ide
              if item["lifecycleState"] != "DELETED"}
     assert alive == {"llmops-clients", "llmops-gateway-tenant-team-a", "llmops-gateway-tenant-team-b"}
 
+    torn = run_playbook("teardown.yml", emulator, identity, tmp_path, tags="api_gateway",
+                        extra_vars={**NO_CLUSTER, **tenants, "api_gateway_tenants": removed})
+    assert torn.returncode == 0, torn.output[-6000:]
+    assert set(live_resources(emulator).values()) == {0}, live_resources(emulator)
+
 
 @pytest.mark.parametrize(("tenants", "needle"), [
     ([TENANTS[0], {**TENANTS[1], "name": "team-a"}], "(team-a).name team-a is used twice"),
