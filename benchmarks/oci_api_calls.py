@@ -33,8 +33,15 @@ from provision_support import live_resources, run_playbook, start_emulator  # no
 
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable")
 POLL_OPERATIONS = ("GetWorkRequest", "ApiGatewayGetWorkRequest")
-# Resources the provision playbook manages: 2 node pools, 1 add-on, 1 gateway, 2 deployments, 1 plan, 1 subscriber.
-MANAGED_RESOURCES = 8
+# Three tenants, each with its own usage plan and subscriber (api_gateway_tenants, issue 25).
+TENANTS = [
+    {"name": "team-a", "rate_limit_per_second": 5, "quota": 10000, "quota_unit": "DAY"},
+    {"name": "team-b", "rate_limit_per_second": 20, "quota": 500, "quota_unit": "MINUTE"},
+    {"name": "team-c", "rate_limit_per_second": 2, "no_quota": True},
+]
+# Resources the provision playbook manages: 2 node pools, 1 add-on, 1 gateway, 2 deployments, 1 plan, 1 subscriber,
+# the cluster autoscaler's IAM policy, and per tenant 1 plan and 1 subscriber.
+MANAGED_RESOURCES = 9 + 2 * len(TENANTS)
 # The inventory's pool the autoscaler grows from 1 to 3 nodes between two runs (emulator rule autoscaler_resizes_pool).
 AUTOSCALED_POOL = "gpu-a10"
 
@@ -69,7 +76,9 @@ def measure() -> list[ConvergeRun]:
                     emulator.action_resize_node_pool(name=AUTOSCALED_POOL, size=3)
                 emulator.reset_counts()
                 started = time.monotonic()
-                run = run_playbook("provision.yml", emulator, identity, work, check=check)
+                run = run_playbook("provision.yml", emulator, identity, work, check=check,
+                                   extra_vars={"api_gateway_tenants": TENANTS,
+                                               "api_gateway_tenant_token_dir": str(work / "tenant-keys")})
                 elapsed = time.monotonic() - started
                 if run.returncode != 0:
                     raise SystemExit(f"{label} failed:\n{run.output[-4000:]}")
@@ -91,7 +100,9 @@ def report(runs: list[ConvergeRun]) -> str:
         "switchable emulator rule is on (list lag, several entities per work request, [] read back as null, "
         f"deployment defaults); before the third run the autoscaler grows `{AUTOSCALED_POOL}` to 3 nodes.",
         f"Python {platform.python_version()}, {platform.machine()}; {MANAGED_RESOURCES} managed resources "
-        "(2 node pools, ClusterAutoscaler add-on, gateway, 2 deployments, usage plan, subscriber).",
+        "(2 node pools, ClusterAutoscaler add-on and its IAM policy, gateway, 2 deployments, usage plan, subscriber, "
+        "and for each of "
+        f"{len(TENANTS)} tenants its usage plan and subscriber).",
         "",
         "| operation | kind | " + " | ".join(run.label for run in runs) + " |",
         "|---|---|" + "---:|" * len(runs),
@@ -110,10 +121,15 @@ def report(runs: list[ConvergeRun]) -> str:
         "list summary lacks what must be compared: node pools (node metadata: the cloud-init that registers the "
         "taints), deployments (the API specification), the usage plan (entitlement targets), the subscriber (its "
         "clients' token digests: the role keeps OCI on the token it exports); the add-on is read by name "
-        f"(one get). No-op total: {noop_reads} reads for {MANAGED_RESOURCES} resources.",
+        "(one get); the IAM policy is found after reading the tenancy's home region (region subscriptions). "
+        "Once per run the node pool options are read (GetNodePoolOptions), so both pools' shapes are "
+        "checked against what OCI offers before the first pool is written. "
+        f"No-op total: {noop_reads} reads for {MANAGED_RESOURCES} resources "
+        f"({noop_reads / MANAGED_RESOURCES:.2f} per resource).",
         "- First converge: each create waits on its work request (2 polls each in the emulator) and re-reads the "
-        "resource once; the node pool creates also read the node pool options (newest OKE image) and the cluster "
-        "(Kubernetes version).",
+        "resource once; the node pool and add-on creates also read the cluster first (a missing one is refused "
+        "before any write), the add-on create the add-ons OCI offers (ListAddonOptions), the deployment creates "
+        "their gateway.",
         "- After the autoscaler resized a pool: zero writes, the same reads as a no-op; the role marks the "
         "autoscaler's pools `size_managed_by_autoscaler`, so their size is left to it.",
         "- Check mode reads what a no-op reads and writes nothing.",

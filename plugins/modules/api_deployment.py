@@ -121,7 +121,7 @@ options:
         type: str
         required: true
       token_header:
-        description: Header carrying the token.
+        description: Name of the header carrying the token; an HTTP field name (no spaces or separators).
         type: str
         default: Authorization
       token_auth_scheme:
@@ -267,10 +267,12 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
     identity_errors,
     identity_spec,
     model_fields,
+    read_parent,
     run_resource_module,
 )
 
 if HAS_OCI:
+    import oci
     import oci.apigateway.models as ag_models
 
 METHODS = ["ANY", "HEAD", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -372,6 +374,10 @@ def input_errors(params: dict[str, Any]) -> list[str]:
     jwt = params.get("jwt_authentication")
     if jwt and not jwt["public_keys_uri"].startswith("https://"):
         errors.append(f"jwt_authentication.public_keys_uri must be an https:// URI, got '{jwt['public_keys_uri']}'")
+    # JwtAuthenticationPolicy.token_header is "the name of the header containing the authentication token".
+    if jwt and not HTTP_TOKEN.match(jwt["token_header"] or ""):
+        errors.append(f"jwt_authentication.token_header must be an HTTP header name (letters, digits and "
+                      f"!#$%&'*+.^_`|~- only, no spaces), got '{jwt['token_header']}'")
     if params.get("state") == "present" and params.get("routes") == []:
         errors.append("routes must hold at least one route")
     return errors
@@ -429,6 +435,25 @@ class Deployment(ApiGatewayResource):
 
     def describe(self, resource: dict[str, Any] | None = None) -> str:
         return super().describe(resource) + f" on gateway {self.params['gateway_id']}"
+
+    def check_gateway(self) -> None:
+        """Read the gateway before a create (and its prediction): a missing or deleted one is refused naming
+        gateway_id, instead of sending a create OCI answers with 404."""
+        gateway = read_parent(self, "create", "gateway_id", "API gateway", "GetGateway",
+                              self.module.client(oci.apigateway.GatewayClient).get_gateway, self.params["gateway_id"])
+        if gateway.lifecycle_state in ("DELETING", "DELETED", "FAILED"):
+            self.module.fail_json(msg=f"Cannot create {self.describe()}: the gateway gateway_id names is "
+                                      f"{gateway.lifecycle_state}.", lifecycle_state=gateway.lifecycle_state)
+
+    def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        predicted = super().predicted(desired)
+        self.check_gateway()
+        return predicted
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self.check_creatable(desired)
+        self.check_gateway()
+        return super().create(desired, retry_token)
 
     def scope(self) -> str:
         return f"{self.kind}s on gateway {self.params['gateway_id']}"

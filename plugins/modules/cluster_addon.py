@@ -231,7 +231,24 @@ class ClusterAddon(ContainerEngineResource):
     def _pairs(configurations: dict[str, str]) -> list[dict[str, str]]:
         return [{"key": key, "value": value} for key, value in sorted(configurations.items())]
 
+    def check_installable(self) -> None:
+        """Refuse, before any write, a missing cluster (read first) and an add-on name ListAddonOptions does not
+        offer for the cluster's Kubernetes version."""
+        version = self.cluster().kubernetes_version
+        try:
+            offered = self.module.list_all(self.client.list_addon_options, version)
+        except Exception as error:  # one sentence naming the read
+            self.module.fail_oci(f"Cannot create {self.describe()}: cannot list the add-on options of Kubernetes "
+                                 f"{version}", error)
+        names = sorted({option["name"] for option in offered if option.get("lifecycle_state") != "DELETED"})
+        if self.params["addon_name"] not in names:
+            self.module.fail_json(
+                msg=f"Cannot create {self.describe()}: addon_name {self.params['addon_name']} is not among the add-ons "
+                    f"OCI offers for Kubernetes {version} ({', '.join(names) or 'none listed'}).",
+                offered_addons=names)
+
     def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
+        self.check_installable()
         return {**desired, "configurations": self._pairs(desired.get("configurations") or {})}
 
     def predicted_update(self, current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
@@ -240,6 +257,7 @@ class ClusterAddon(ContainerEngineResource):
                 "configurations": self._pairs(merged)}
 
     def create(self, desired: dict[str, Any], retry_token: str) -> str | None:
+        self.check_installable()
         details = build_model(ce_models.InstallAddonDetails, {
             "addon_name": desired["name"], "version": desired.get("version"),
             "configurations": self._pairs(desired.get("configurations") or {}),

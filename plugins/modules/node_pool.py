@@ -343,6 +343,14 @@ class NodePool(ContainerEngineResource):
     def __init__(self, module: OCIModule) -> None:
         super().__init__(module)
         self.updatable_fields = model_fields(ce_models.UpdateNodePoolDetails)
+        self._options: dict[str, Any] | None = None
+
+    def immutable_changes(self, desired: dict[str, Any], current: dict[str, Any], fields: list[str]) -> list[str]:
+        # Every change (check mode included) to a shape the cluster's node pool options do not list is refused here,
+        # before a prediction or a write.
+        if "node_shape" in fields:
+            self._check_shape(desired["node_shape"], "update")
+        return super().immutable_changes(desired, current, fields)
 
     def describe(self, resource: dict[str, Any] | None = None) -> str:
         return super().describe(resource) + f" in cluster {self.params['cluster_id']}"
@@ -401,15 +409,33 @@ class NodePool(ContainerEngineResource):
         return {**desired, "node_config_details": config} if config else {
             key: value for key, value in desired.items() if key != "node_config_details"}
 
-    def _cluster_version(self) -> str:
-        return self.module.call(self.client.get_cluster, self.params["cluster_id"]).data.kubernetes_version
+    def _cluster_version(self, action: str = "create") -> str:
+        """The cluster's version; reading it also proves the cluster exists before any write."""
+        return self.cluster(action).kubernetes_version
 
-    def _image_source(self, shape: str, version: str, boot_volume: int | None) -> dict[str, Any]:
+    def _node_pool_options(self, action: str) -> dict[str, Any]:
+        """What OCI offers the cluster's node pools (shapes, images, versions), read once."""
+        if self._options is None:
+            self._options = model_to_dict(self.read_for_write(
+                action, "GetNodePoolOptions", self.client.get_node_pool_options, self.params["cluster_id"],
+                compartment_id=self.params["compartment_id"]))
+        return self._options
+
+    def _check_shape(self, shape: str, action: str) -> None:
+        """Refuse, before any write, a shape the cluster's node pool options do not list (NodePoolOptions.shapes)."""
+        offered = self._node_pool_options(action).get("shapes") or []
+        if shape not in offered:
+            self.module.fail_json(
+                msg=f"Cannot {action} {self.describe()}: node_shape {shape} is not among the shapes OCI offers node "
+                    f"pools of cluster {self.params['cluster_id']} ({', '.join(offered) or 'none listed'}).",
+                offered_shapes=offered)
+
+    def _image_source(self, shape: str, version: str, boot_volume: int | None,
+                      action: str = "create") -> dict[str, Any]:
         if self.params.get("node_image_id"):
             image_id = self.params["node_image_id"]
         else:
-            options = model_to_dict(self.module.call(self.client.get_node_pool_options, self.params["cluster_id"],
-                                                     compartment_id=self.params["compartment_id"]).data)
+            options = self._node_pool_options(action)
             image = newest_oke_image(options.get("sources") or [], shape, version)
             if image is None:
                 raise ValueError(f"no OKE image for shape {shape} and Kubernetes {version} in the node pool options")
@@ -419,8 +445,10 @@ class NodePool(ContainerEngineResource):
     def _complete_for_create(self, desired: dict[str, Any]) -> dict[str, Any]:
         self.check_creatable(desired)
         full = dict(desired)
+        cluster_version = self._cluster_version()
+        self._check_shape(full["node_shape"], "create")
         if not full.get("kubernetes_version"):
-            full["kubernetes_version"] = self._cluster_version()
+            full["kubernetes_version"] = cluster_version
         full["node_source_details"] = self._image_source(full["node_shape"], full["kubernetes_version"],
                                                          self.params.get("boot_volume_size_in_gbs"))
         full.setdefault("node_config_details", {}).setdefault("size", 0)
@@ -447,7 +475,8 @@ class NodePool(ContainerEngineResource):
             shape = desired.get("node_shape") or current["node_shape"]
             boot = (merged.get("node_source_details") or {}).get("boot_volume_size_in_gbs")
             if version_changed:
-                changes["node_source_details"] = self._image_source(shape, merged["kubernetes_version"], boot)
+                changes["node_source_details"] = self._image_source(shape, merged["kubernetes_version"], boot,
+                                                                    "update")
             else:
                 source = dict(merged["node_source_details"])
                 source["image_id"] = source.get("image_id") or current.get("node_image_id")

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from provision_support import live_resources, run_playbook, start_emulator
+from provision_support import (
+    FIXTURE_CLUSTER_ID,
+    FIXTURE_COMPARTMENT_ID,
+    live_resources,
+    run_playbook,
+    start_emulator,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,11 +43,20 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
 
     first = run_playbook("provision.yml", emulator, identity, tmp_path)
     assert first.returncode == 0, first.output[-6000:]
-    assert first.changed == 6  # pools (loop), add-on, gateway, deployments (loop), plan, subscriber
+    # pools (loop), autoscaler IAM policy, add-on, gateway, deployments (loop), plan, subscriber
+    assert first.changed == 7
     assert live_resources(emulator) == {
         "containerengine/NodePool": 3, "containerengine/Addon": 1, "apigateway/Gateway": 1,
         "apigateway/Deployment": 2, "apigateway/UsagePlan": 1, "apigateway/Subscriber": 1,
+        "identity/Policy": 1, "identity/DynamicGroup": 0,
     }
+    statements = emulator.items("identity", "Policy")[0]["statements"]
+    assert statements[0] == (
+        f"Allow any-user to manage cluster-node-pools in compartment id {FIXTURE_COMPARTMENT_ID} where all "
+        "{request.principal.type = 'workload', request.principal.namespace = 'kube-system', "
+        f"request.principal.service_account = 'cluster-autoscaler', request.principal.cluster_id = "
+        f"'{FIXTURE_CLUSTER_ID}'}}")
+    assert len(statements) == 6
     pools = {pool["name"]: pool for pool in emulator.items("containerengine", "NodePool")}
     assert {label["key"]: label["value"] for label in pools["gpu-a10"]["initialNodeLabels"]} == {
         "llmops.oke/pool": "gpu-a10"}
@@ -194,3 +209,100 @@ def test_jwt_choice_and_missing_settings(emulator_and_identity, tmp_path: Path) 
     missing = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
                            extra_vars={**jwt, "api_gateway_jwt_jwks_uri": ""})
     assert missing.returncode != 0 and "api_gateway_jwt_jwks_uri" in missing.output
+
+
+def test_a_fixed_cpu_shape_converges_without_shape_config(emulator_and_identity, tmp_path: Path) -> None:
+    """A fixed CPU shape used to fail after the GPU pool was created (issue 25): OCPUs and memory are only for Flex."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("provision.yml", emulator, identity, tmp_path,
+                       extra_vars={"oke_node_pools_cpu_shape": "VM.Standard2.1"})
+    assert run.returncode == 0, run.output[-6000:]
+    pools = {pool["name"]: pool for pool in emulator.items("containerengine", "NodePool")}
+    assert pools["cpu-a1"]["nodeShape"] == "VM.Standard2.1" and not pools["cpu-a1"].get("nodeShapeConfig")
+
+
+def test_a_shape_oci_does_not_offer_creates_no_pool(emulator_and_identity, tmp_path: Path) -> None:
+    """Both pools' shapes are checked against GetNodePoolOptions before the first pool is written (issue 25)."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("provision.yml", emulator, identity, tmp_path,
+                       extra_vars={"oke_node_pools_cpu_shape": "VM.Nonsense.9"})
+    refusal = "oke_node_pools_cpu_shape is VM.Nonsense.9, which OCI does not offer"
+    assert run.returncode != 0 and refusal in run.output, run.output[-4000:]
+    assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
+
+
+TENANTS = [
+    {"name": "team-a", "rate_limit_per_second": 5, "quota": 10000, "quota_unit": "DAY"},
+    {"name": "team-b", "rate_limit_per_second": 20, "quota": 500, "quota_unit": "MINUTE"},
+    {"name": "team-c", "rate_limit_per_second": 2, "no_quota": True},
+]
+
+
+def test_tenants_each_get_a_plan_a_subscriber_and_their_own_key(emulator_and_identity, tmp_path: Path) -> None:
+    """Issue 25: three tenants converge, a second run makes no write, a changed tenant touches only itself and a
+    removed one deletes only its own subscriber and plan; each key is its own, kept 0600 and never printed."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    token_dir = tmp_path / "tenant-keys"
+    tenants = {"api_gateway_tenants": TENANTS, "api_gateway_tenant_token_dir": str(token_dir)}
+    checked = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants,
+                           check=True)
+    assert checked.returncode == 0 and writes(emulator.calls) == {}, checked.output[-6000:]
+    first = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants)
+    assert first.returncode == 0, first.output[-6000:]
+    keys = {path.name: path.read_text().strip() for path in token_dir.iterdir()}
+    assert sorted(keys) == ["team-a", "team-b", "team-c"] and len(set(keys.values())) == 3
+    assert all((token_dir / name).stat().st_mode & 0o777 == 0o600 for name in keys)
+    assert all(key not in first.output for key in keys.values())
+    subscribers = {item["displayName"]: item for item in emulator.items("apigateway", "Subscriber")}
+    plans = {item["displayName"]: item for item in emulator.items("apigateway", "UsagePlan")}
+    for tenant in TENANTS:
+        name = f"llmops-gateway-tenant-{tenant['name']}"
+        assert [client["token"] for client in subscribers[name]["clients"]] == [keys[tenant["name"]]]
+        assert subscribers[name]["usagePlans"] == [plans[name]["id"]]
+        entitlement = plans[name]["entitlements"][0]
+        assert entitlement["rateLimit"]["value"] == tenant["rate_limit_per_second"]
+        assert (entitlement.get("quota") or {}).get("value") == tenant.get("quota")
+        assert len(entitlement["targets"]) == 2  # both deployments
+
+    emulator.reset_counts()
+    second = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants)
+    assert second.returncode == 0 and (second.changed, writes(emulator.calls)) == (0, {}), second.output[-6000:]
+    rechecked = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants,
+                             check=True)
+    assert rechecked.returncode == 0 and rechecked.changed == 0, rechecked.output[-6000:]
+
+    changed = [TENANTS[0], {**TENANTS[1], "rate_limit_per_second": 40}, TENANTS[2]]
+    emulator.reset_counts()
+    third = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
+                         extra_vars={**tenants, "api_gateway_tenants": changed})
+    assert third.returncode == 0 and writes(emulator.calls) == {"UpdateUsagePlan": 1}, third.output[-6000:]
+
+    removed = [TENANTS[0], changed[1], {"name": "team-c", "state": "absent"}]
+    emulator.reset_counts()
+    fourth = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
+                          extra_vars={**tenants, "api_gateway_tenants": removed})
+    assert fourth.returncode == 0, fourth.output[-6000:]
+    assert writes(emulator.calls) == {"DeleteSubscriber": 1, "DeleteUsagePlan": 1}, fourth.output[-6000:]
+    alive = {item["displayName"] for item in emulator.items("apigateway", "Subscriber")
+             if item["lifecycleState"] != "DELETED"}
+    assert alive == {"llmops-clients", "llmops-gateway-tenant-team-a", "llmops-gateway-tenant-team-b"}
+
+    torn = run_playbook("teardown.yml", emulator, identity, tmp_path, tags="api_gateway",
+                        extra_vars={**NO_CLUSTER, **tenants, "api_gateway_tenants": removed})
+    assert torn.returncode == 0, torn.output[-6000:]
+    assert set(live_resources(emulator).values()) == {0}, live_resources(emulator)
+
+
+@pytest.mark.parametrize(("tenants", "needle"), [
+    ([TENANTS[0], {**TENANTS[1], "name": "team-a"}], "(team-a).name team-a is used twice"),
+    ([{"name": "team-a", "rate_limit_per_second": 5, "quota": 100}], "(team-a).quota 100 has no unit"),
+], ids=["name-twice", "quota-without-unit"])
+def test_bad_tenants_are_refused_before_any_write(emulator_and_identity, tmp_path: Path, tenants, needle) -> None:
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("provision.yml", emulator, identity, tmp_path, extra_vars={"api_gateway_tenants": tenants})
+    assert run.returncode != 0 and needle in run.output and "api_gateway_tenants[" in run.output, run.output[-4000:]
+    assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}

@@ -176,13 +176,16 @@ def retry_decision(error: Exception) -> tuple[bool, float | None]:
         if error.status in RETRYABLE_STATUSES:
             return True, _retry_after_s(error.headers)
         return False, None
+    if HAS_OCI and isinstance(error, oci.exceptions.ConnectTimeout):
+        # Not an oci.exceptions.RequestException: the SDK raises it from its vendored requests' ConnectTimeout.
+        return True, None
     if HAS_OCI and isinstance(error, oci.exceptions.RequestException):
         # The SDK wraps its vendored requests' error as args[0]: connection refused/reset and timeouts are
         # transient; a malformed URL or a missing schema is not.
         cause = error.args[0] if error.args else None
         transient = (oci_transport_errors.ConnectionError, oci_transport_errors.Timeout,
                      oci_transport_errors.ChunkedEncodingError)
-        return isinstance(error, oci.exceptions.ConnectTimeout) or isinstance(cause, transient), None
+        return isinstance(cause, transient), None
     return False, None
 
 

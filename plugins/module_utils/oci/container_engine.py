@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, model_to_dict
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, read_parent
 
 if HAS_OCI:
     import oci
@@ -23,6 +23,18 @@ class ContainerEngineResource(OCIResource):
         super().__init__(module)
         self.client = module.client(oci.container_engine.ContainerEngineClient)
         self._work_request_compartments: dict[str, str | None] = {}
+        self._cluster: Any = None
+
+    def read_for_write(self, action: str, what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
+        """A read a create or update depends on (the SDK model): a 404 is refused naming ``cluster_id``."""
+        return read_parent(self, action, "cluster_id", "cluster", what, operation, *args, **kwargs)
+
+    def cluster(self, action: str = "create") -> Any:
+        """The cluster (SDK model), read once: a create reads it first, so a missing cluster is refused, not sent."""
+        if self._cluster is None:
+            self._cluster = self.read_for_write(action, "GetCluster", self.client.get_cluster,
+                                                self.params["cluster_id"])
+        return self._cluster
 
     def get_work_request(self, work_request_id: str) -> dict[str, Any]:
         work_request = model_to_dict(self.module.call(self.client.get_work_request, work_request_id).data)

@@ -400,6 +400,23 @@ def read_or_list(module: OCIModule, noun: str, ocid: str | None, get: Callable[.
     return found if keep_deleted else [item for item in found if item.get("lifecycle_state") != "DELETED"]
 
 
+def read_parent(resource: OCIResource, action: str, option: str, noun: str, what: str,
+                operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Read what a write of ``resource`` depends on (the parent ``option`` names) before any write: a 404 is refused
+    naming the option (``<option> names no <noun> OCI knows``), other errors fail naming the read ``what``.
+    Returns the SDK model."""
+    module = resource.module
+    try:
+        return module.call(operation, *args, **kwargs).data
+    except Exception as error:  # 404: the parent is missing; anything else: one sentence naming the read
+        status, code = getattr(error, "status", None), getattr(error, "code", None)  # an oci ServiceError's
+        if status == 404:
+            module.fail_json(msg=f"Cannot {action} {resource.describe()}: {option} names no {noun} OCI knows ({what} "
+                                 f"answered {status} {code}).", error={"status": status, "code": code})
+        module.fail_oci(f"Cannot {action} {resource.describe()}: cannot read {what}", error)
+    return None
+
+
 def fail_on_input_errors(module: OCIModule, what: str, errors: list[str]) -> None:
     """Fail before any API call when the options have problems, listing them all."""
     if errors:

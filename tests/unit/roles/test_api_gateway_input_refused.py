@@ -47,3 +47,26 @@ def test_each_bad_setting_fails_in_the_preflight_naming_the_variable(tmp_path: P
         assert not any(variable in message for variable, _bad in TABLE), message
     both = outcomes["two at once"]["message"]
     assert "api_gateway_rate_limit_per_second" in both and "api_gateway_token_header" in both, both
+
+
+def test_bad_tenants_fail_in_the_preflight_naming_the_entry(tmp_path: Path, monkeypatch) -> None:
+    """Issue 25: a tenant list OCI or the role cannot serve is refused before any OCI call, naming the entry."""
+    monkeypatch.setenv("OCI_AUTH_TYPE", "api_key")
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(tmp_path / "no-oci-config"))
+    team_a = {"name": "team-a", "rate_limit_per_second": 5, "quota": 1000, "quota_unit": "DAY"}
+    jwt = {"api_gateway_auth": "jwt", "api_gateway_jwt_issuer": "https://idp.example.com/",
+           "api_gateway_jwt_audience": "llmops", "api_gateway_jwt_jwks_uri": "https://idp.example.com/jwks"}
+    cases = {
+        "name twice": {**BASE, "api_gateway_tenants": [team_a, {**team_a, "quota": 5}]},
+        "quota without unit": {**BASE, "api_gateway_tenants": [{"name": "team-b", "rate_limit_per_second": 5,
+                                                                "quota": 100}]},
+        "tenants with jwt": {**BASE, **jwt, "api_gateway_tenants": [team_a]},
+        "valid tenants": {**BASE, "api_gateway_tenants": [team_a, {"name": "team-c", "rate_limit_per_second": 1,
+                                                                   "no_quota": True}]},
+    }
+    outcomes = run_cases("api_gateway", cases, tmp_path)
+    assert "api_gateway_tenants[1] (team-a).name team-a is used twice" in outcomes["name twice"]["message"]
+    assert "api_gateway_tenants[0] (team-b).quota 100 has no unit" in outcomes["quota without unit"]["message"]
+    assert "api_gateway_tenants need api_gateway_auth usage_plan" in outcomes["tenants with jwt"]["message"]
+    valid = outcomes["valid tenants"]["message"]
+    assert outcomes["valid tenants"]["failed"] and "no-oci-config" in valid and "api_gateway_tenants" not in valid

@@ -186,11 +186,14 @@ def test_faults_on_update_are_retried(run_oci_module, oci_emulator, gateway, fau
     assert oci_emulator.calls["UpdateDeployment"] == 2
 
 
-def test_client_errors_are_not_retried(run_oci_module, oci_emulator):
-    missing_gateway = "ocid1.apigateway.oc1.iad.aaaaaaaanosuchgateway"
-    result = run_oci_module("api_deployment", **deployment_options(missing_gateway))
+def test_client_errors_are_not_retried(run_oci_module, oci_emulator, gateway):
+    # A missing gateway is now refused after a read (issue 25), so the create OCI refuses is a path prefix that
+    # another deployment on the gateway holds (409, emulator rule deployment_path_prefix_unique).
+    assert_ok(run_oci_module("api_deployment", **deployment_options(gateway["id"])))
+    oci_emulator.reset_counts()
+    result = run_oci_module("api_deployment", **deployment_options(gateway["id"], name="second"))
     assert result["failed"] is True
-    assert "404" in result["msg"] and "llmops-inference" in result["msg"]
+    assert "409" in result["msg"] and "second" in result["msg"]
     assert oci_emulator.calls["CreateDeployment"] == 1
 
 
@@ -223,6 +226,14 @@ def test_failed_work_request_and_timeout(run_oci_module, oci_emulator, gateway):
     ({"usage_plans": {"token_locations": ["request.body[token]"]}}, "must look like request.headers[x-api-key]"),
     ({"jwt_authentication": {"issuers": ["i"], "audiences": ["a"], "public_keys_uri": "http://keys"}},
      "public_keys_uri must be an https:// URI"),
+    # JwtAuthenticationPolicy.token_header: "The name of the header containing the authentication token" -- an
+    # HTTP field name, which is an RFC 9110 (formerly RFC 7230) token: no spaces, no separators.
+    ({"jwt_authentication": {"issuers": ["i"], "audiences": ["a"], "public_keys_uri": "https://keys",
+                             "token_header": "X Api Key"}},
+     "jwt_authentication.token_header must be an HTTP header name"),
+    ({"jwt_authentication": {"issuers": ["i"], "audiences": ["a"], "public_keys_uri": "https://keys",
+                             "token_header": "Authorization:"}},
+     "jwt_authentication.token_header must be an HTTP header name"),
 ])
 def test_bad_input_fails_before_any_call(run_oci_module, oci_emulator, overrides, needle):
     options = {**deployment_options("ocid1.apigateway.oc1.iad.aaaaaaaagw"), **overrides}
@@ -271,3 +282,25 @@ def test_logging_says_what_it_sets_the_legacy_archive():
     role_options = role_spec["argument_specs"]["main"]["options"]
     for name in ("api_gateway_access_log", "api_gateway_execution_log_level"):
         assert "legacy" in role_options[name]["description"] and "not OCI Logging" in role_options[name]["description"]
+
+
+MISSING_GATEWAY = "ocid1.apigateway.oc1.iad.aaaaaaaanosuchgateway0001"
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
+def test_a_gateway_that_does_not_exist_is_refused_after_a_read(run_oci_module, oci_emulator, check_mode):
+    result = run_oci_module("api_deployment", check_mode=check_mode, **deployment_options(MISSING_GATEWAY))
+    assert result.get("failed") is True, result
+    assert result["msg"].startswith(f"Cannot create API deployment 'llmops-inference' on gateway {MISSING_GATEWAY}: "
+                                    "gateway_id names no API gateway OCI knows (GetGateway answered 404")
+    assert oci_emulator.calls["GetGateway"] == 1
+    assert oci_emulator.write_calls() == 0 and live_items(oci_emulator, "Deployment") == []
+
+
+def test_a_deleted_gateway_is_refused_after_a_read(run_oci_module, oci_emulator, gateway):
+    assert_ok(run_oci_module("api_gateway", compartment_id=FIXTURE_COMPARTMENT_ID, name=gateway["display_name"],
+                             state="absent", wait_sleep=0.01))
+    oci_emulator.reset_counts()
+    result = run_oci_module("api_deployment", **deployment_options(gateway["id"]))
+    assert result.get("failed") is True and "is DELETED" in result["msg"], result
+    assert oci_emulator.write_calls() == 0

@@ -103,7 +103,8 @@ def test_unknown_cluster_is_a_clear_error(run_oci_module, oci_emulator):
     result = run_oci_module("cluster_addon", **autoscaler(cluster_id="ocid1.cluster.oc1.iad.aaaamissing"))
     assert result["failed"] is True
     assert "404" in result["msg"] and "ocid1.cluster.oc1.iad.aaaamissing" in result["msg"]
-    assert oci_emulator.calls["InstallAddon"] == 1
+    # Refused after reading the cluster, not by sending the install (issue 25).
+    assert oci_emulator.calls["GetCluster"] == 1 and oci_emulator.calls["InstallAddon"] == 0
 
 
 BAD_INPUT = [
@@ -125,3 +126,26 @@ def test_bad_input_fails_before_any_api_call(run_oci_module, oci_emulator, overr
     assert result["failed"] is True
     assert message in result["msg"]
     assert sum(oci_emulator.calls.values()) == 0
+
+
+MISSING_CLUSTER = "ocid1.cluster.oc1.iad.aaaaaaaanosuchcluster0001"
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
+def test_an_addon_the_cluster_is_not_offered_is_refused_before_any_write(run_oci_module, oci_emulator, check_mode):
+    # ListAddonOptions lists the add-ons OCI offers for the cluster's Kubernetes version.
+    result = run_oci_module("cluster_addon", check_mode=check_mode,
+                            **autoscaler(addon_name="NoSuchAddon", autoscaler_node_pools=None))
+    assert result.get("failed") is True, result
+    assert "addon_name NoSuchAddon is not among the add-ons OCI offers for Kubernetes v1.31.1" in result["msg"]
+    assert "ClusterAutoscaler" in result["msg"]
+    assert oci_emulator.calls["ListAddonOptions"] == 1 and oci_emulator.write_calls() == 0
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
+def test_a_cluster_that_does_not_exist_is_refused_after_a_read(run_oci_module, oci_emulator, check_mode):
+    result = run_oci_module("cluster_addon", check_mode=check_mode, **autoscaler(cluster_id=MISSING_CLUSTER))
+    assert result.get("failed") is True, result
+    assert result["msg"].startswith(f"Cannot create add-on 'ClusterAutoscaler' of cluster {MISSING_CLUSTER}: "
+                                    "cluster_id names no cluster OCI knows (GetCluster answered 404")
+    assert oci_emulator.calls["GetCluster"] == 1 and oci_emulator.write_calls() == 0

@@ -174,8 +174,9 @@ def test_validation_errors_are_not_retried(run_oci_module, oci_emulator):
     result = run_oci_module("node_pool", **gpu_pool(cluster_id="ocid1.cluster.oc1.iad.aaaaunknowncluster",
                                                     node_image_id=OKE_IMAGES[0][1]))
     assert result["failed"] is True
-    assert "400" in result["msg"] and "does not exist" in result["msg"]
-    assert oci_emulator.calls["CreateNodePool"] == 1
+    # The unknown cluster is found by reading it first (a 404, not retried), no longer by a create OCI refuses.
+    assert "404" in result["msg"] and "cluster_id names no cluster" in result["msg"]
+    assert oci_emulator.calls["GetCluster"] == 1 and oci_emulator.calls["CreateNodePool"] == 0
 
 
 def test_failed_work_request_reports_its_own_errors(run_oci_module, oci_emulator):
@@ -393,3 +394,41 @@ def test_create_without_shape_and_placement_fails_naming_both(run_oci_module, oc
                              "placement_configs are required to create a node pool.")
     assert oci_emulator.write_calls() == 0
     assert live_pools(oci_emulator) == []
+
+
+MISSING_CLUSTER = "ocid1.cluster.oc1.iad.aaaaaaaanosuchcluster0001"
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
+def test_a_shape_the_node_pool_options_do_not_list_is_refused_before_any_write(run_oci_module, oci_emulator,
+                                                                                check_mode):
+    # GetNodePoolOptions lists the shapes OCI offers the cluster's node pools (NodePoolOptions.shapes).
+    result = run_oci_module("node_pool", check_mode=check_mode, **gpu_pool(node_shape="VM.Nonsense.9"))
+    assert result.get("failed") is True, result
+    assert "node_shape VM.Nonsense.9 is not among the shapes OCI offers node pools of cluster" in result["msg"]
+    assert "VM.GPU.A10.1" in result["msg"]  # the shapes it does offer are listed
+    assert oci_emulator.calls["GetNodePoolOptions"] == 1
+    assert oci_emulator.write_calls() == 0 and live_pools(oci_emulator) == []
+
+
+def test_changing_to_an_unlisted_shape_is_refused_before_the_update(run_oci_module, oci_emulator):
+    run_oci_module("node_pool", **gpu_pool())
+    result = run_oci_module("node_pool", **gpu_pool(node_shape="VM.Nonsense.9"))
+    assert result.get("failed") is True and "node_shape VM.Nonsense.9 is not among" in result["msg"], result
+    assert oci_emulator.calls["UpdateNodePool"] == 0
+
+
+def test_a_fixed_shape_the_options_list_is_created_without_shape_config(run_oci_module, oci_emulator):
+    options = {key: value for key, value in arm_pool(node_shape="VM.Standard2.1").items() if key != "node_shape_config"}
+    result = run_oci_module("node_pool", **options)
+    assert result["changed"] is True and result["node_pool"]["node_shape"] == "VM.Standard2.1", result
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
+def test_a_cluster_that_does_not_exist_is_refused_after_a_read(run_oci_module, oci_emulator, check_mode):
+    result = run_oci_module("node_pool", check_mode=check_mode, **gpu_pool(cluster_id=MISSING_CLUSTER))
+    assert result.get("failed") is True, result
+    assert result["msg"].startswith(f"Cannot create node pool 'gpu-a10' in cluster {MISSING_CLUSTER}: cluster_id "
+                                    f"names no cluster OCI knows (GetCluster answered 404")
+    assert oci_emulator.calls["GetCluster"] == 1
+    assert oci_emulator.write_calls() == 0 and oci_emulator.calls["CreateNodePool"] == 0

@@ -149,6 +149,43 @@ def test_connection_reset_from_the_real_sdk_is_retried(oci_auth_args, resetting_
     assert "Connection" in common.error_summary(raised.value)
 
 
+@pytest.fixture
+def full_backlog_port():
+    """A 127.0.0.1 port whose listen backlog is full: Linux drops further SYNs, so a connect times out."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(4):  # backlog 0 still queues one connection; fill until a connect itself times out
+        filler = socket.socket()
+        filler.settimeout(0.5)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except OSError:
+            filler.close()
+            break
+        fillers.append(filler)
+    yield port
+    for filler in fillers:
+        filler.close()
+    server.close()
+
+
+def test_connect_timeout_from_the_real_sdk_is_retried(oci_auth_args, full_backlog_port):
+    # The SDK raises oci.exceptions.ConnectTimeout (base_client: "except requests.exceptions.ConnectTimeout as
+    # e: raise exceptions.ConnectTimeout(e)"), which is not an oci.exceptions.RequestException.
+    client = _real_client(oci_auth_args, full_backlog_port)
+    client.base_client.timeout = (0.3, 1.0)
+    clock = FakeClock()
+    with pytest.raises(RetriesExhausted) as raised:
+        call_with_retries(client.get_cluster, "ocid1.cluster.oc1.iad.aaaa", policy=RetryPolicy(max_attempts=3),
+                          sleep=clock.sleep, clock=clock)
+    assert isinstance(raised.value.last_error, oci.exceptions.ConnectTimeout)
+    assert not isinstance(raised.value.last_error, oci.exceptions.RequestException)
+    assert raised.value.attempts == 3 and len(clock.sleeps) == 2
+
+
 def test_sdk_request_errors_that_are_not_transport_failures_are_not_retried():
     from oci._vendor.requests import exceptions as vendored
 
