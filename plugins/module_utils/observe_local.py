@@ -24,7 +24,8 @@ try:
 except ImportError:  # PyYAML ships with ansible-core on the controller; ansible-test's import sanity runs bare
     yaml = None
 
-from .local_process import LocalProcessError, ensure, health_ok, http_get, log_tail
+from .bench.fileio import http_get, write_if_changed
+from .local_process import LocalProcessError, ensure, health_ok, log_tail
 
 # Rule files of the chart's serverFiles that hold rule groups (the chart also ships prometheus.yml there).
 RULE_FILES = ("recording_rules.yml", "alerting_rules.yml", "rules", "alerts")
@@ -109,20 +110,6 @@ def prometheus_config(values: dict[str, Any], pods: list[dict[str, Any]], rule_p
             "scrape_configs": local_scrape_configs(values, pods)}
 
 
-def write_if_changed(path: str, text: str) -> bool:
-    """Write text atomically when it differs from the file's content; True when written."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return False
-    except FileNotFoundError:
-        pass
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(path + ".tmp", path)
-    return True
-
-
 def error_line(log: str) -> str | None:
     """Prometheus's own error line: the first ``level=error`` line of its latest start (the cause, not the
     follow-on "error loading config" lines), if any."""
@@ -165,7 +152,7 @@ def ensure_prometheus(state: str, binary: str, values: dict[str, Any], pods: lis
     if not check_mode:
         os.makedirs(config_dir, exist_ok=True)
         for path, text in files.items():
-            files_changed |= write_if_changed(path, text)
+            files_changed |= write_if_changed(path, text)[0]
     logfile = os.path.join(run_dir, f"{name}.log")
     # The files' digest is part of the environment, so the config hash (and a restart) follows their content.
     env = {"LLMOPS_PROMETHEUS_CONFIG_SHA256": digest}

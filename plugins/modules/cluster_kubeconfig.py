@@ -98,12 +98,12 @@ token_expires_at:
 import os
 import pkgutil
 import sys
-import tempfile
 import traceback
 from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.llmops.oke.plugins.module_utils.bench.fileio import atomic_write_text
 from ansible_collections.llmops.oke.plugins.module_utils.oci.auth import generate_oke_token
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
@@ -175,13 +175,8 @@ def read_text(path: str) -> str | None:
 
 def write_private(path: str, content: str, mode: int) -> None:
     """Write ``content`` atomically with ``mode`` set before the file becomes visible."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temp_path = tempfile.mkstemp(dir=directory, prefix=".kubeconfig-")
-    with os.fdopen(handle, "w", encoding="utf-8") as temp:
-        temp.write(content)
-    os.chmod(temp_path, mode)
     # os.replace keeps the private mode (atomic_move would re-apply default permissions to a new file).
-    os.replace(temp_path, path)
+    atomic_write_text(path, content, mode)
 
 
 def main() -> None:

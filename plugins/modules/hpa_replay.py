@@ -90,6 +90,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.llmops.oke.plugins.module_utils.bench.fileio import atomic_write_text
 from ansible_collections.llmops.oke.plugins.module_utils.bench.prom_sampler import (
     PrometheusClient,
     PrometheusQueryError,
@@ -136,9 +137,7 @@ def main():
     os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)
     scaling["plot"] = "plots/scaling_timeline.png"
     plot_scaling(scaling, os.path.join(run_dir, scaling["plot"]))
-    with open(scaling_path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(scaling, handle, indent=1)
-    os.replace(scaling_path + ".tmp", scaling_path)
+    atomic_write_text(scaling_path, json.dumps(scaling, indent=1), 0o644)
     from ansible_collections.llmops.oke.plugins.module_utils.bench.report import render_report
 
     render_report(run_dir)

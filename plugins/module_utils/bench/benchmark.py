@@ -23,6 +23,7 @@ from . import COLLECTION_VERSION
 from .capacity import DEFAULT_BANDWIDTH_BPS, PRICES_DATE, backend_economics, node_cost_per_hour
 from .client import Endpoint, OpenAIClient, RequestSpec
 from .correctness import determinism_test, numbers_test
+from .fileio import atomic_write_json, atomic_write_text
 from .load import LevelRun, LoadShape, ProgressCallback, run_level
 from .metrics import SLO, cache_counters, llmperf_name, prompt_cache_summary, shared_prefix_share, summarize
 from .options import BY_NAME, check_option, check_options, default_of
@@ -36,7 +37,7 @@ from .prompts import (
     sample_output_lengths,
     texts_to_count,
 )
-from .results import atomic_write_json, atomic_write_text, levels_csv, records_csv, write_llmperf_files
+from .results import levels_csv, records_csv, write_llmperf_files
 
 SCHEMA = "llmops.oke/bench-summary/v1"
 DEFINITIONS = {

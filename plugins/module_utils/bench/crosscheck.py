@@ -28,7 +28,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .results import atomic_write_json, atomic_write_text
+from .fileio import atomic_write_json, atomic_write_text
 
 HEADER = ["level", "engine", "TTFT p50 ms", "TTFT p95 ms", "ITL p50 ms", "out tokens/req", "out tok/s",
           "prompt cache share"]

@@ -26,8 +26,9 @@ from typing import Any, TextIO
 from . import COLLECTION_VERSION
 from .benchmark import SCHEMA, BenchmarkConfig, _capacity, _metadata
 from .client import RequestRecord, http_error_code
+from .fileio import atomic_write_json, atomic_write_text
 from .metrics import llmperf_name, summarize
-from .results import atomic_write_json, atomic_write_text, records_csv
+from .results import records_csv
 
 # The Job prints its result folder as a base64 tar.gz between these lines; the controller reads the pod's log
 STREAM_BEGIN = "==== llmops.oke benchmark results begin ===="

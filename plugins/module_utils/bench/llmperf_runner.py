@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..gguf_demo import DEFAULT_PARAMETERS
-from ..llama_server_build import cache_root, fetch_verified, file_sha256
-from ..local_process import http_get
+from .demo_vocab import DEFAULT_PARAMETERS
+from .fileio import cache_root, fetch_verified, file_sha256, http_get
 from .metrics import cache_counters, prompt_cache_summary
 
 DEMO_VOCAB_SIZE = DEFAULT_PARAMETERS["vocab_size"]
@@ -264,8 +263,8 @@ def write_tokenizer_cache(hf_home: str, tokenizer: dict[str, Any], description: 
 
 
 def demo_tokenizer(vocab_size: int) -> dict[str, Any]:
-    """The tokenizer file of the generated demo model (its vocab is ours: gguf_demo.build_vocab)."""
-    from ..gguf_demo import build_vocab
+    """The tokenizer file of the generated demo model (its vocab is ours: demo_vocab.build_vocab)."""
+    from .demo_vocab import build_vocab
 
     tokens, scores, types = build_vocab(vocab_size)
     return spm_tokenizer_json(tokens, scores, types)

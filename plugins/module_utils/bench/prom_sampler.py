@@ -24,8 +24,7 @@ import urllib.error
 import urllib.parse
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import http_get
-
+from .fileio import http_get
 from .hpa_model import HpaController, HpaPolicy
 
 # The only fields our rules' templates use; any other template action would need Go's text/template.

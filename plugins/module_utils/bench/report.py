@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .results import atomic_write_text
+from .fileio import atomic_write_text
 
 
 def _ms(value: float | None) -> str:
