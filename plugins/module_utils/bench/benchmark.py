@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import COLLECTION_VERSION
+from . import COLLECTION_VERSION, run_folder
 from .capacity import DEFAULT_BANDWIDTH_BPS, PRICES_DATE, backend_economics, node_cost_per_hour
 from .client import Endpoint, OpenAIClient, RequestSpec
 from .correctness import determinism_test, numbers_test
-from .fileio import atomic_write_json, atomic_write_text
+from .fileio import atomic_write_text
 from .load import LevelRun, LoadShape, ProgressCallback, run_level
 from .metrics import SLO, cache_counters, llmperf_name, prompt_cache_summary, shared_prefix_share, summarize
 from .options import BY_NAME, check_option, check_options, default_of
@@ -37,7 +37,7 @@ from .prompts import (
     sample_output_lengths,
     texts_to_count,
 )
-from .results import levels_csv, records_csv, write_llmperf_files
+from .results import levels_csv
 
 SCHEMA = "llmops.oke/bench-summary/v1"
 DEFINITIONS = {
@@ -160,10 +160,6 @@ class BenchmarkConfig:
         return data
 
 
-def new_run_id() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 async def _token_counter(client: OpenAIClient, config: BenchmarkConfig, count: int) -> tuple[Any, str]:
     """A token-count function for prompt building and the method it uses."""
     if config.tokenizer == "estimate" or await client.tokenize("hello world") is None:
@@ -195,9 +191,8 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
                               stop_event: asyncio.Event | None = None) -> dict[str, Any]:
     """Run the sweep, write the run folder, return the content of ``summary.json``."""
     stop_event = stop_event or asyncio.Event()
-    run_id = config.run_id or new_run_id()
-    run_dir = Path(config.results_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_id = config.run_id or run_folder.new_run_id()
+    run_dir = run_folder.run_dir(config.results_dir, run_id)
     name = config.name or llmperf_name(config.model, config.mean_input_tokens, config.mean_output_tokens)
     started_at = datetime.datetime.now(datetime.UTC).isoformat()
     shapes = config.shapes()
@@ -264,12 +259,7 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
         summary["run_dir"] = str(run_dir)
         if summary["levels"]:
             atomic_write_text(run_dir / "levels.csv", levels_csv(summary["levels"]))
-        atomic_write_json(run_dir / "summary.json", summary)
-        if config.report and summary["levels"]:
-            from .report import render_report  # matplotlib is imported only when a report is drawn
-
-            summary["report"] = render_report(run_dir)
-            atomic_write_json(run_dir / "summary.json", summary)
+        run_folder.finish(run_dir, summary, config.report)
     return summary
 
 
@@ -354,11 +344,8 @@ def _write_level(run_dir: Path, name: str, label: str, level: LevelRun, metadata
         "num_concurrent_requests": shape.concurrency,
         "additional_sampling_params": {},
     }
-    files = write_llmperf_files(run_dir, f"{name}_{label}", level.records, level.start, level.end, llmperf_meta,
-                                int(time.time()))
-    csv_path = run_dir / f"requests_{label}.csv"
-    atomic_write_text(csv_path, records_csv(level.records, level.start))
-    files["requests_csv"] = str(csv_path)
+    files = run_folder.write_level_files(run_dir, name, label, level.records, level.start, level.end, llmperf_meta,
+                                         int(time.time()))
     level_summary = summarize(level.records, level.start, level.end, slo)
     level_summary["prewarmed_connections"] = level.prewarmed
     level_summary["prompt_cache"] = cache or prompt_cache_summary(None, None, None, "not read")

@@ -3,7 +3,7 @@
 """The run report (Markdown and HTML, PNG plots), drawn from the run folder's own files.
 
 Reading ``summary.json`` and the per-request CSVs (not in-memory state) means a report can be
-redrawn for any past run: ``python -m ...bench report results/<run-id>``.
+redrawn for any past run: ``python -m ...bench report results/<run-id>`` (``run_folder.redraw``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .crosscheck import crosscheck_tables
 from .fileio import atomic_write_text
 
 
@@ -170,8 +171,6 @@ def _crosscheck_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     check = summary.get("crosscheck")
     if not check:
         return []
-    from .crosscheck import crosscheck_tables
-
     items: list[tuple[str, Any]] = [
         ("h2", "Cross-check: builtin engine vs LLMPerf"),
         ("p", f"Token counts: builtin — {check['tokenizers']['builtin']}; LLMPerf — {check['tokenizers']['llmperf']}.")]
@@ -305,10 +304,12 @@ def to_html(items: list[tuple[str, Any]], title: str) -> str:
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
 
 
-def render_report(run_dir: str | Path) -> dict[str, str]:
-    """Write ``report.md``, ``report.html`` and ``plots/*.png`` for a run folder; returns their paths."""
+def render_report(run_dir: str | Path, summary: dict[str, Any]) -> dict[str, str]:
+    """Write ``report.md``, ``report.html`` and ``plots/*.png`` for a run folder and its summary; returns their paths.
+
+    Called through ``run_folder`` (``finish``, ``redraw``), which owns reading and writing ``summary.json``.
+    """
     run_dir = Path(run_dir)
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     paths = _plots(run_dir, summary) if summary["levels"] else {}
     items = _sections(summary)
     scaling_path = run_dir / "scaling.json"

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from .client import RequestRecord
-from .fileio import atomic_write_json
-from .metrics import llmperf_individual, llmperf_summary
 
 CSV_FIELDS = ("request_id", "index", "warmup", "start_s", "scheduled_lag_s", "ttft_s", "itl_s", "e2e_s",
               "input_tokens", "output_tokens", "token_source", "content_chunks", "max_chunk_gap_s", "http_status",
@@ -89,17 +85,3 @@ def levels_csv(levels: Sequence[dict[str, Any]]) -> str:
 
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
-
-
-def write_llmperf_files(directory: str | os.PathLike, name: str, records: Sequence[RequestRecord], start: float,
-                        end: float, metadata: dict[str, Any], timestamp: int) -> dict[str, str]:
-    """``<name>_summary.json`` and ``<name>_individual_responses.json`` as LLMPerf writes them."""
-    counted = [r for r in records if not r.warmup and r.error_code != "interrupted"]
-    individual = [llmperf_individual(r, start) for r in sorted(counted, key=lambda rec: rec.start)]
-    summary = llmperf_summary(individual, start, end, f"{name}_summary", metadata, timestamp)
-    base = Path(directory)
-    paths = {"summary": str(base / f"{name}_summary.json"),
-             "individual_responses": str(base / f"{name}_individual_responses.json")}
-    atomic_write_json(paths["summary"], summary)
-    atomic_write_json(paths["individual_responses"], individual)
-    return paths
