@@ -106,7 +106,7 @@ from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import ApiGatewayResource
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
-    is_ocid,
+    ocid_problems,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
@@ -148,8 +148,7 @@ def input_errors(params: dict[str, Any]) -> list[str]:
         quota = entitlement.get("quota")
         if quota is not None and quota["value"] <= 0:
             errors.append(f"{where}.quota.value must be more than 0, got {quota['value']}")
-        errors += [f"{where}.target_deployment_ids must hold API deployment OCIDs, got '{value}'"
-                   for value in entitlement["target_deployment_ids"] if not is_ocid(value, "apideployment")]
+        errors += ocid_problems(f"{where}.target_deployment_ids", entitlement["target_deployment_ids"], "apideployment")
     return errors
 
 

@@ -109,7 +109,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
-    is_ocid,
+    ocid_problems,
 )
 
 try:
@@ -184,9 +184,8 @@ def main() -> None:
     params = module.params
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
-    if not is_ocid(params["cluster_id"], "cluster"):
-        module.fail_json(msg=f"Invalid options for cluster_kubeconfig: cluster_id must be an OCID of a cluster, "
-                             f"got '{params['cluster_id']}'.")
+    for problem in ocid_problems("cluster_id", params["cluster_id"], "cluster"):
+        module.fail_json(msg=f"Invalid options for cluster_kubeconfig: {problem}.")
     dest = params["dest"]
     for option, path in (("dest", dest), ("helper_path", params.get("helper_path"))):
         if path and os.path.isdir(path):

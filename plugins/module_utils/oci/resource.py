@@ -20,8 +20,8 @@ from typing import Any
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     OCIModule,
     is_conflict,
-    is_ocid,
     model_to_dict,
+    ocid_problems,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import (
     DEFAULT_EXACT_FIELDS,
@@ -358,15 +358,8 @@ def identity_spec(name_aliases: Iterable[str] = ("display_name",)) -> dict[str, 
 
 def ocid_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:
     """Options (single values or lists) that are set but not OCIDs of their kind, found before any API call."""
-    errors = []
-    for option, kind in ocid_options.items():
-        value = params.get(option)
-        values = value if isinstance(value, list) else [value]
-        for item in values:
-            if item is not None and not is_ocid(item, kind):
-                expected = kind if isinstance(kind, str) else " or ".join(kind)
-                errors.append(f"{option} must be an OCID of type {expected}, got '{item}'")
-    return errors
+    return [problem for option, kind in ocid_options.items()
+            for problem in ocid_problems(option, params.get(option), kind)]
 
 
 def identity_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:
