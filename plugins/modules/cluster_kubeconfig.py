@@ -179,8 +179,8 @@ def write_private(path: str, content: str, mode: int) -> None:
     atomic_write_text(path, content, mode)
 
 
-def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None)
+def check_input(module: OCIModule) -> None:
+    """Fail on a missing library, a malformed cluster OCID or an unwritable path, before any API call."""
     params = module.params
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
@@ -194,6 +194,13 @@ def main() -> None:
     if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
         module.fail_json(msg=f"Cannot write the kubeconfig of cluster {params['cluster_id']}: the directory of "
                              f"{dest} does not exist.")
+
+
+def main() -> None:
+    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None)
+    params = module.params
+    check_input(module)
+    dest = params["dest"]
     config, signer = module.oci_config_and_signer()
     region = config.get("region")
     if not region:

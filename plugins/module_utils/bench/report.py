@@ -93,11 +93,7 @@ def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
         ax.set_title(f"{title}: CDF per level")
         if any(v[key] for v in per_level.values()):
             ax.legend()
-        path = plot_dir / f"{key}_distribution.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        paths[f"{key}_distribution"] = str(path)
+        paths[f"{key}_distribution"] = _save(plt, fig, plot_dir, f"{key}_distribution")
     levels = [lv for lv in summary["levels"] if lv["summary"]["num_completed_requests"]]
     xs = [lv["concurrency"] if lv["mode"] == "closed" else lv["rate_rps"] for lv in levels]
     xlabel = "concurrency" if all(lv["mode"] == "closed" for lv in levels) else "offered rate (req/s)"
@@ -106,11 +102,7 @@ def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("output tokens/s")
     ax.set_title("Throughput vs load")
-    path = plot_dir / "throughput_vs_concurrency.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    paths["throughput_vs_concurrency"] = str(path)
+    paths["throughput_vs_concurrency"] = _save(plt, fig, plot_dir, "throughput_vs_concurrency")
     fig, ax = plt.subplots(figsize=(7, 4))
     for key, label in (("ttft_s", "TTFT p95"), ("e2e_s", "E2E p95")):
         ax.plot(xs, [(lv["summary"][key]["quantiles"]["p95"] or 0) * 1000 for lv in levels], marker="o", label=label)
@@ -121,12 +113,17 @@ def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
     ax.set_ylabel("ms (log)")
     ax.set_title("p95 latency vs load")
     ax.legend()
-    path = plot_dir / "p95_latency_vs_concurrency.png"
+    paths["p95_latency_vs_concurrency"] = _save(plt, fig, plot_dir, "p95_latency_vs_concurrency")
+    return paths
+
+
+def _save(plt: Any, fig: Any, plot_dir: Path, key: str) -> str:
+    """Write one figure as ``plots/<key>.png`` and close it; its path."""
+    path = plot_dir / f"{key}.png"
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
-    paths["p95_latency_vs_concurrency"] = str(path)
-    return paths
+    return str(path)
 
 
 def _cache_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
