@@ -110,6 +110,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    ResourceError,
     identity_errors,
     identity_spec,
     run_resource_module,
@@ -202,14 +203,14 @@ class UsagePlan(ApiGatewayResource):
     def desired_for_existing(self, desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         if self.params.get("entitlements") == [] and current.get("entitlements") and \
                 not self.params["remove_all_entitlements"]:
-            self.module.fail_json(msg=f"Refusing to remove every entitlement of {self.describe(current)}: "
-                                      "entitlements is empty; set remove_all_entitlements=true to mean it.")
+            raise ResourceError(f"Refusing to remove every entitlement of {self.describe(current)}: "
+                                "entitlements is empty; set remove_all_entitlements=true to mean it.")
         return desired
 
     def check_creatable(self, desired: dict[str, Any]) -> None:
         if not desired.get("entitlements"):
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: entitlements (at least one) are required "
-                                      "to create a usage plan.")
+            raise ResourceError(f"Cannot create {self.describe()}: entitlements (at least one) are required "
+                                "to create a usage plan.")
 
 
 def main() -> None:
