@@ -76,5 +76,6 @@ def test_run_resource_fails_the_task_once_as_before() -> None:
     with pytest.raises(_Failed) as failed:
         run_resource(_Pool(_module(shape="B"), current))
     how, result = failed.value.args[0]
-    assert how == "fail_json" and result["msg"].startswith("Cannot change shape of node pool 'gpu' (ocid1.nodepool.oc1..a) in place")
+    assert how == "fail_json"
+    assert result["msg"].startswith("Cannot change shape of node pool 'gpu' (ocid1.nodepool.oc1..a) in place")
     assert result["immutable_fields"] == ["shape"]
