@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import string
 import tempfile
 from typing import Any
+
+from .bench.demo_vocab import DEFAULT_PARAMETERS, MIN_VOCAB_SIZE, DemoModelError, build_vocab
 
 try:
     import gguf
@@ -30,51 +31,12 @@ except ImportError as error:  # pragma: no cover - reported by the module with m
 # Bump when the bytes written for the same parameters change: it is part of the cache key.
 GENERATOR_VERSION = 1
 WEIGHT_TYPES = ("q8_0", "f16")
-# Sized so that, on a 2-core machine, single-stream decode runs in the tens of tokens/s (the server is
-# the bottleneck, not the benchmark client): ~197 M parameters, ~210 MB at Q8_0.
-DEFAULT_PARAMETERS = {
-    "vocab_size": 8192,
-    "embedding_length": 1024,
-    "block_count": 16,
-    "feed_forward_length": 2816,
-    "head_count": 16,
-    "head_count_kv": 4,
-    "context_length": 4096,
-    "weight_type": "q8_0",
-    "seed": 1234,
-}
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
-# Control tokens, 256 byte tokens and the single characters fit in this many.
-MIN_VOCAB_SIZE = 512
-SPACE = "\u2581"  # SentencePiece's word-boundary marker
-# A fixed word list gives the vocab whole-word pieces, so English text tokenizes to fewer tokens than characters.
-COMMON_WORDS = (
-    "the", "of", "and", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on", "are", "as", "with", "his",
-    "they", "at", "be", "this", "have", "from", "or", "one", "had", "by", "word", "but", "not", "what", "all", "were",
-    "we", "when", "your", "can", "said", "there", "use", "an", "each", "which", "she", "do", "how", "their", "if",
-    "will", "up", "other", "about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make",
-    "like", "him", "into", "time", "has", "look", "two", "more", "write", "go", "see", "number", "no", "way", "could",
-    "people", "my", "than", "first", "water", "been", "call", "who", "oil", "its", "now", "find", "long", "down",
-    "day", "did", "get", "come", "made", "may", "part", "over", "new", "sound", "take", "only", "little", "work",
-    "know", "place", "year", "live", "me", "back", "give", "most", "very", "after", "thing", "our", "just", "name",
-    "good", "sentence", "man", "think", "say", "great", "where", "help", "through", "much", "before", "line", "right",
-    "too", "mean", "old", "any", "same", "tell", "boy", "follow", "came", "want", "show", "also", "around", "form",
-    "three", "small", "set", "put", "end", "does", "another", "well", "large", "must", "big", "even", "such",
-    "because", "turn", "here", "why", "ask", "went", "men", "read", "need", "land", "different", "home", "us", "move",
-    "try", "kind", "hand", "picture", "again", "change", "off", "play", "spell", "air", "away", "animal", "house",
-    "point", "page", "letter", "mother", "answer", "found", "study", "still", "learn", "should", "america", "world",
-    "model", "server", "token", "cloud", "cluster", "node", "pool", "request", "response", "latency", "throughput",
-    "benchmark", "kubernetes", "oracle", "ampere", "llama", "chat", "hello", "question",
-)
-
-
-class DemoModelError(Exception):
-    """Invalid parameters for the demo model."""
 
 
 def normalized_parameters(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -119,49 +81,46 @@ def parameter_count(params: dict[str, Any]) -> int:
     return 2 * vocab * embd + params["block_count"] * per_block + embd
 
 
-def build_vocab(vocab_size: int) -> tuple[list[str], list[float], list[int]]:
-    """Tokens, scores and token types of a SentencePiece (``llama``) vocab, filled up to vocab_size.
-
-    Order: <unk> <s> </s>, ChatML control tokens, the 256 byte-fallback tokens, single characters,
-    whole words, then letter bigrams and trigrams until the size is reached. A lower index scores higher,
-    so the tokenizer prefers the whole words over their letters.
-    """
-    token_type = gguf.TokenType if HAS_GGUF else None
-    normal = 1 if token_type is None else int(token_type.NORMAL)
-    control = 3 if token_type is None else int(token_type.CONTROL)
-    byte = 6 if token_type is None else int(token_type.BYTE)
-    unknown = 2 if token_type is None else int(token_type.UNKNOWN)
-    tokens = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
-    types = [unknown, control, control, control, control]
-    tokens += [f"<0x{value:02X}>" for value in range(256)]
-    types += [byte] * 256
-    seen = set(tokens)
-    pieces = [SPACE] + [SPACE + char for char in string.ascii_letters + string.digits]
-    pieces += list(string.ascii_letters + string.digits + string.punctuation)
-    pieces += [SPACE + word for word in COMMON_WORDS] + [SPACE + word.capitalize() for word in COMMON_WORDS]
-    pieces += list(COMMON_WORDS)
-    letters = string.ascii_lowercase
-    pieces += [a + b for a in letters for b in letters] + [SPACE + a + b for a in letters for b in letters]
-    pieces += [a + b + c for a in letters for b in letters for c in letters]
-    for piece in pieces:
-        if vocab_size and len(tokens) >= vocab_size:
-            break
-        if piece not in seen:
-            seen.add(piece)
-            tokens.append(piece)
-            types.append(normal)
-    if vocab_size and len(tokens) < vocab_size:
-        raise DemoModelError(f"vocab_size {vocab_size} exceeds the {len(tokens)} pieces the generator can make")
-    scores = [0.0] * 5 + [0.0] * 256 + [-float(index) for index in range(len(tokens) - 261)]
-    return tokens, scores, types
-
-
 def _weights(rng, rows, cols, weight_type):
     # 0.02 is the usual init scale: activations stay finite through every block, so no NaN slows a kernel.
     data = rng.standard_normal((rows, cols), dtype=np.float32) * np.float32(0.02)
     if weight_type == "f16":
         return data.astype(np.float16), None
     return gguf.quants.quantize(data, gguf.GGMLQuantizationType.Q8_0), gguf.GGMLQuantizationType.Q8_0
+
+
+def _writer_with_metadata(partial: str, params: dict[str, Any], tokens: list[str], scores: list[float],
+                          types: list[int]) -> Any:
+    """A GGUF writer holding the llama architecture's keys, the vocab and the chat template (no tensors yet)."""
+    embd, heads = params["embedding_length"], params["head_count"]
+    writer = gguf.GGUFWriter(partial, "llama")
+    writer.add_name(f"llmops demo {model_key(params)}")
+    writer.add_description(f"Random weights (seed {params['seed']}), generated by llmops.oke gguf_demo "
+                           f"v{GENERATOR_VERSION}")
+    writer.add_context_length(params["context_length"])
+    writer.add_embedding_length(embd)
+    writer.add_block_count(params["block_count"])
+    writer.add_feed_forward_length(params["feed_forward_length"])
+    writer.add_rope_dimension_count(embd // heads)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(params["head_count_kv"])
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_vocab_size(len(tokens))
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if params["weight_type"] == "q8_0"
+                         else gguf.LlamaFileType.MOSTLY_F16)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(types)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+    writer.add_eot_token_id(4)
+    writer.add_add_bos_token(True)
+    writer.add_add_eos_token(False)
+    writer.add_chat_template(CHATML_TEMPLATE)
+    return writer
 
 
 def write_model(path: str, params: dict[str, Any]) -> None:
@@ -178,33 +137,7 @@ def write_model(path: str, params: dict[str, Any]) -> None:
     fd, partial = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=".gguf")
     os.close(fd)
     try:
-        writer = gguf.GGUFWriter(partial, "llama")
-        writer.add_name(f"llmops demo {model_key(params)}")
-        writer.add_description(f"Random weights (seed {params['seed']}), generated by llmops.oke gguf_demo "
-                               f"v{GENERATOR_VERSION}")
-        writer.add_context_length(params["context_length"])
-        writer.add_embedding_length(embd)
-        writer.add_block_count(params["block_count"])
-        writer.add_feed_forward_length(ff)
-        writer.add_rope_dimension_count(embd // heads)
-        writer.add_head_count(heads)
-        writer.add_head_count_kv(heads_kv)
-        writer.add_layer_norm_rms_eps(1e-5)
-        writer.add_rope_freq_base(10000.0)
-        writer.add_vocab_size(len(tokens))
-        writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if params["weight_type"] == "q8_0"
-                             else gguf.LlamaFileType.MOSTLY_F16)
-        writer.add_tokenizer_model("llama")
-        writer.add_token_list(tokens)
-        writer.add_token_scores(scores)
-        writer.add_token_types(types)
-        writer.add_bos_token_id(1)
-        writer.add_eos_token_id(2)
-        writer.add_unk_token_id(0)
-        writer.add_eot_token_id(4)
-        writer.add_add_bos_token(True)
-        writer.add_add_eos_token(False)
-        writer.add_chat_template(CHATML_TEMPLATE)
+        writer = _writer_with_metadata(partial, params, tokens, scores, types)
 
         def add(name, rows, cols):
             data, raw_dtype = _weights(rng, rows, cols, params["weight_type"])

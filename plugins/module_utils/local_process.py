@@ -17,10 +17,9 @@ import signal
 import subprocess
 import time
 import urllib.error
-import urllib.request
 from typing import Any
 
-_OPENER = urllib.request.build_opener()
+from .bench.fileio import atomic_write_text, http_get
 
 
 class LocalProcessError(Exception):
@@ -66,11 +65,6 @@ def running_record(pidfile: str) -> dict[str, Any] | None:
     return record
 
 
-def http_get(url: str, timeout: float, headers: dict[str, str] | None = None) -> Any:
-    """GET ``url`` on a local endpoint (the response, a context manager; urllib's errors propagate)."""
-    return _OPENER.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout)
-
-
 def health_ok(url: str, timeout: float = 2.0) -> bool:
     """True when GET url answers 2xx."""
     try:
@@ -108,9 +102,7 @@ def start(command: list[str], env: dict[str, str] | None, pidfile: str, logfile:
             raise LocalProcessError(f"cannot start {command[0]}: {error}") from error
     record = {"pid": process.pid, "start_time": process_start_time(process.pid),
               "config_hash": config_hash(command, env), "command": list(command)}
-    with open(pidfile + ".tmp", "w") as handle:
-        json.dump(record, handle)
-    os.replace(pidfile + ".tmp", pidfile)
+    atomic_write_text(pidfile, json.dumps(record), 0o644)
     deadline = time.monotonic() + health_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

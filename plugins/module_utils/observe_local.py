@@ -24,7 +24,8 @@ try:
 except ImportError:  # PyYAML ships with ansible-core on the controller; ansible-test's import sanity runs bare
     yaml = None
 
-from .local_process import LocalProcessError, ensure, health_ok, http_get, log_tail
+from .bench.fileio import http_get, write_if_changed
+from .local_process import LocalProcessError, ensure, health_ok, log_tail
 
 # Rule files of the chart's serverFiles that hold rule groups (the chart also ships prometheus.yml there).
 RULE_FILES = ("recording_rules.yml", "alerting_rules.yml", "rules", "alerts")
@@ -130,20 +131,6 @@ def alertmanager_config(values: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def write_if_changed(path: str, text: str) -> bool:
-    """Write text atomically when it differs from the file's content; True when written."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return False
-    except FileNotFoundError:
-        pass
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(path + ".tmp", path)
-    return True
-
-
 def error_line(log: str) -> str | None:
     """Prometheus's own error line: the first ``level=error`` line of its latest start (the cause, not the
     follow-on "error loading config" lines), if any."""
@@ -201,7 +188,7 @@ def _ensure_configured(files: dict[str, str], command: list[str], digest_env: st
     if not check_mode:
         for path, text in files.items():
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            files_changed |= write_if_changed(path, text)
+            files_changed |= write_if_changed(path, text)[0]
     digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()[:16]
     pidfile = os.path.join(run_dir, f"{name}.pid")
     logfile = os.path.join(run_dir, f"{name}.log")

@@ -13,6 +13,8 @@ import os
 import time
 from typing import Any
 
+from .bench.fileio import atomic_write_text
+
 
 class ProgressFile:
     """``update(step=..., detail=...)`` replaces the file with ``{"started": epoch, "updated": epoch, ...}``."""
@@ -27,10 +29,7 @@ class ProgressFile:
         if not self.path:
             return
         record = {"started": self.started, "updated": time.time(), **fields}
-        staged = self.path + ".tmp"
-        with open(staged, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-        os.replace(staged, self.path)
+        atomic_write_text(self.path, json.dumps(record), 0o644)
 
 
 def describe_step(text: str) -> str:

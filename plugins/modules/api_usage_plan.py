@@ -106,10 +106,11 @@ from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.api_gateway import ApiGatewayResource
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
-    is_ocid,
+    ocid_problems,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    ResourceError,
     identity_errors,
     identity_spec,
     run_resource_module,
@@ -148,8 +149,7 @@ def input_errors(params: dict[str, Any]) -> list[str]:
         quota = entitlement.get("quota")
         if quota is not None and quota["value"] <= 0:
             errors.append(f"{where}.quota.value must be more than 0, got {quota['value']}")
-        errors += [f"{where}.target_deployment_ids must hold API deployment OCIDs, got '{value}'"
-                   for value in entitlement["target_deployment_ids"] if not is_ocid(value, "apideployment")]
+        errors += ocid_problems(f"{where}.target_deployment_ids", entitlement["target_deployment_ids"], "apideployment")
     return errors
 
 
@@ -203,14 +203,14 @@ class UsagePlan(ApiGatewayResource):
     def desired_for_existing(self, desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         if self.params.get("entitlements") == [] and current.get("entitlements") and \
                 not self.params["remove_all_entitlements"]:
-            self.module.fail_json(msg=f"Refusing to remove every entitlement of {self.describe(current)}: "
-                                      "entitlements is empty; set remove_all_entitlements=true to mean it.")
+            raise ResourceError(f"Refusing to remove every entitlement of {self.describe(current)}: "
+                                "entitlements is empty; set remove_all_entitlements=true to mean it.")
         return desired
 
     def check_creatable(self, desired: dict[str, Any]) -> None:
         if not desired.get("entitlements"):
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: entitlements (at least one) are required "
-                                      "to create a usage plan.")
+            raise ResourceError(f"Cannot create {self.describe()}: entitlements (at least one) are required "
+                                "to create a usage plan.")
 
 
 def main() -> None:

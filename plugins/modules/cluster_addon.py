@@ -115,6 +115,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     build_model,
     is_ocid,
     model_to_dict,
+    ocid_problems,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine import (
     ContainerEngineResource,
@@ -159,9 +160,7 @@ def desired_configurations(params: dict[str, Any]) -> dict[str, str] | None:
 
 
 def input_errors(params: dict[str, Any]) -> list[str]:
-    errors = []
-    if not is_ocid(params["cluster_id"], "cluster"):
-        errors.append(f"cluster_id must be an OCID of a cluster, got '{params['cluster_id']}'")
+    errors = ocid_problems("cluster_id", params["cluster_id"], "cluster")
     pools = params.get("autoscaler_node_pools") or []
     if pools and params["addon_name"] != AUTOSCALER:
         errors.append(f"autoscaler_node_pools applies only to addon_name {AUTOSCALER}")
@@ -169,9 +168,7 @@ def input_errors(params: dict[str, Any]) -> list[str]:
         errors.append("set the autoscaled pools either with autoscaler_node_pools or with configurations.nodes, "
                       "not both")
     for index, pool in enumerate(pools):
-        if not is_ocid(pool["node_pool_id"], "nodepool"):
-            errors.append(f"autoscaler_node_pools[{index}].node_pool_id must be a node pool OCID, "
-                          f"got '{pool['node_pool_id']}'")
+        errors += ocid_problems(f"autoscaler_node_pools[{index}].node_pool_id", pool["node_pool_id"], "nodepool")
         if pool["min"] < 0:
             errors.append(f"autoscaler_node_pools[{index}].min must be 0 or more, got {pool['min']}")
         if pool["max"] < max(pool["min"], 1):

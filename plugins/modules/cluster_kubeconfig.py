@@ -98,18 +98,18 @@ token_expires_at:
 import os
 import pkgutil
 import sys
-import tempfile
 import traceback
 from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.llmops.oke.plugins.module_utils.bench.fileio import atomic_write_text
 from ansible_collections.llmops.oke.plugins.module_utils.oci.auth import generate_oke_token
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
-    is_ocid,
+    ocid_problems,
 )
 
 try:
@@ -175,23 +175,17 @@ def read_text(path: str) -> str | None:
 
 def write_private(path: str, content: str, mode: int) -> None:
     """Write ``content`` atomically with ``mode`` set before the file becomes visible."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temp_path = tempfile.mkstemp(dir=directory, prefix=".kubeconfig-")
-    with os.fdopen(handle, "w", encoding="utf-8") as temp:
-        temp.write(content)
-    os.chmod(temp_path, mode)
     # os.replace keeps the private mode (atomic_move would re-apply default permissions to a new file).
-    os.replace(temp_path, path)
+    atomic_write_text(path, content, mode)
 
 
-def main() -> None:
-    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None)
+def check_input(module: OCIModule) -> None:
+    """Fail on a missing library, a malformed cluster OCID or an unwritable path, before any API call."""
     params = module.params
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
-    if not is_ocid(params["cluster_id"], "cluster"):
-        module.fail_json(msg=f"Invalid options for cluster_kubeconfig: cluster_id must be an OCID of a cluster, "
-                             f"got '{params['cluster_id']}'.")
+    for problem in ocid_problems("cluster_id", params["cluster_id"], "cluster"):
+        module.fail_json(msg=f"Invalid options for cluster_kubeconfig: {problem}.")
     dest = params["dest"]
     for option, path in (("dest", dest), ("helper_path", params.get("helper_path"))):
         if path and os.path.isdir(path):
@@ -200,6 +194,13 @@ def main() -> None:
     if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
         module.fail_json(msg=f"Cannot write the kubeconfig of cluster {params['cluster_id']}: the directory of "
                              f"{dest} does not exist.")
+
+
+def main() -> None:
+    module = OCIModule(ARGUMENT_SPEC, wait_timeout_default=None)
+    params = module.params
+    check_input(module)
+    dest = params["dest"]
     config, signer = module.oci_config_and_signer()
     region = config.get("region")
     if not region:

@@ -90,6 +90,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.llmops.oke.plugins.module_utils.bench import run_folder
+from ansible_collections.llmops.oke.plugins.module_utils.bench.fileio import atomic_write_text
 from ansible_collections.llmops.oke.plugins.module_utils.bench.prom_sampler import (
     PrometheusClient,
     PrometheusQueryError,
@@ -124,8 +126,7 @@ def main():
     if module.check_mode:
         module.exit_json(changed=True)
     try:
-        with open(os.path.join(run_dir, "summary.json"), encoding="utf-8") as handle:
-            summary = json.load(handle)
+        summary = run_folder.read_summary(run_dir)
     except (OSError, ValueError) as error:
         module.fail_json(msg=f"hpa_replay: cannot read the run's summary.json in {run_dir}: {error}")
     try:
@@ -136,12 +137,8 @@ def main():
     os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)
     scaling["plot"] = "plots/scaling_timeline.png"
     plot_scaling(scaling, os.path.join(run_dir, scaling["plot"]))
-    with open(scaling_path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(scaling, handle, indent=1)
-    os.replace(scaling_path + ".tmp", scaling_path)
-    from ansible_collections.llmops.oke.plugins.module_utils.bench.report import render_report
-
-    render_report(run_dir)
+    atomic_write_text(scaling_path, json.dumps(scaling, indent=1), 0o644)
+    run_folder.redraw(run_dir)
     module.exit_json(changed=True, scaling=scaling, message=scaling["verdict"]["message"])
 
 

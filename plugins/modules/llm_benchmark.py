@@ -330,6 +330,33 @@ status:
   returned: always
   type: str
   sample: complete
+run_id:
+  description: The run's id (O(run_id), else the UTC time); the benchmark role names its Kubernetes Job after it.
+  returned: with O(validate_only=true)
+  type: str
+  sample: 20261125T231500Z
+complete:
+  description: Whether this run id already completed in O(results_dir) (and O(force) is off), so nothing would run.
+  returned: with O(validate_only=true)
+  type: bool
+  sample: false
+concurrency:
+  description: The closed-loop concurrency levels after the preset.
+  returned: with O(validate_only=true)
+  type: list
+  elements: int
+  sample: [1, 4, 16, 32]
+tokens:
+  description: The token lengths after the preset (mean and stddev of input and output).
+  returned: with O(validate_only=true)
+  type: dict
+  sample: {"mean_input": 100, "stddev_input": 10, "mean_output": 100, "stddev_output": 0}
+job_args:
+  description: The engine's CLI flags (C(python -m ...bench run)) for the options given; the Job runs them.
+  returned: with O(validate_only=true)
+  type: list
+  elements: str
+  sample: ["--base-url", "http://vllm:8000", "--model", "llama", "--concurrency", "1,4"]
 slo_met:
   description: Whether every gated level met the SLOs.
   returned: unless check mode
@@ -362,16 +389,12 @@ report:
   type: dict
 """
 
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import (
-    BenchmarkConfig,
-    new_run_id,
-    run_benchmark,
-)
+from ansible_collections.llmops.oke.plugins.module_utils.bench import run_folder
+from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
 from ansible_collections.llmops.oke.plugins.module_utils.bench.job_import import import_job_results
 from ansible_collections.llmops.oke.plugins.module_utils.bench.llmperf_runner import (
     DEMO_VOCAB_SIZE,
@@ -382,11 +405,20 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.llmperf_runner im
     run_crosscheck,
     run_llmperf_engine,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.bench.options import OptionError, module_argument_spec
+from ansible_collections.llmops.oke.plugins.module_utils.bench.options import (
+    OptionError,
+    cli_args,
+    module_argument_spec,
+)
 from ansible_collections.llmops.oke.plugins.module_utils.bench.progress_line import format_progress
 from ansible_collections.llmops.oke.plugins.module_utils.bench.report import text_table
 
 ENGINE_OPTIONS = tuple(module_argument_spec())
+# What the Job's engine is told (the CLI's flags, plan()); the controller adds what it ran on and its cost.
+JOB_OPTIONS = ("base_url", "model", "api", "api_key_header", "preset", "concurrency", "mode", "rates_rps",
+               "max_requests", "duration_s", "warmup_requests", "mean_input_tokens", "mean_output_tokens",
+               "tokenizer", "request_timeout_s", "stall_timeout_s", "slo_ttft_s", "slo_itl_s", "slo_error_rate",
+               "correctness_requests", "determinism_prompts")
 MODULE_OPTIONS = dict(
     fail_on_slo=dict(type="bool", default=False),
     slo_gate_levels=dict(type="list", elements="str", default=[]),
@@ -401,6 +433,18 @@ MODULE_OPTIONS = dict(
     llmperf_tokenizer=dict(type="str", choices=["hub", "demo"], default="hub"),
     cache_dir=dict(type="path"),
 )
+
+
+def plan(config, params, run_id, run_dir):
+    """What the role needs to run the engine elsewhere (the Kubernetes Job): the run id, whether that run
+    already completed, the levels and token lengths after the preset, and the engine's CLI flags."""
+    given = {name: params[name] for name in JOB_OPTIONS}
+    return dict(run_id=run_id,
+                complete=not params["force"] and run_folder.completed_summary(run_dir) is not None,
+                concurrency=list(config.concurrency),
+                tokens=dict(mean_input=config.mean_input_tokens, stddev_input=config.stddev_input_tokens,
+                            mean_output=config.mean_output_tokens, stddev_output=config.stddev_output_tokens),
+                job_args=cli_args(given))
 
 
 def level_lines(summary):
@@ -433,9 +477,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    run_id = params["run_id"] or new_run_id()
+    run_id = params["run_id"] or run_folder.new_run_id()
     run_dir = os.path.join(params["results_dir"], run_id)
-    summary_path = os.path.join(run_dir, "summary.json")
     options = {name: params[name] for name in ENGINE_OPTIONS}
     options["run_id"] = run_id
     try:
@@ -449,13 +492,11 @@ def main():
                              "request count: set {0}mode=closed and {0}max_requests; nothing was sent or "
                              "written".format(params["variable_prefix"], params["engine"]))
     if params["validate_only"]:
-        module.exit_json(changed=False, run_dir=run_dir, status="valid")
+        module.exit_json(changed=False, run_dir=run_dir, status="valid", **plan(config, params, run_id, run_dir))
 
-    if not params["force"] and os.path.exists(summary_path):
-        with open(summary_path, encoding="utf-8") as handle:
-            previous = json.load(handle)
-        if previous.get("status") == "complete":
-            finish(module, previous, run_dir, changed=False)
+    previous = None if params["force"] else run_folder.completed_summary(run_dir)
+    if previous:
+        finish(module, previous, run_dir, changed=False)
     if module.check_mode:
         module.exit_json(changed=True, run_dir=run_dir, status="check_mode")
 

@@ -224,8 +224,8 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     HAS_OCI,
     OCIModule,
     build_model,
-    is_ocid,
     model_to_dict,
+    ocid_problems,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import merge_desired, prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine import (
@@ -236,6 +236,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
     find_unique,
     identity_spec,
     model_fields,
+    ocid_errors,
     run_resource_module,
 )
 
@@ -284,24 +285,16 @@ ARGUMENT_SPEC: dict[str, Any] = {
 def input_errors(params: dict[str, Any]) -> list[str]:
     """Every problem of the options that OCI would reject, found before any API call."""
     errors = []
-    ocid_options = [("compartment_id", ("compartment", "tenancy")), ("cluster_id", "cluster"),
-                    ("node_image_id", "image")]
-    for option, kind in ocid_options:
-        if params.get(option) is not None and not is_ocid(params[option], kind):
-            errors.append(f"{option} must be an OCID of a {kind if isinstance(kind, str) else ' or '.join(kind)}, "
-                          f"got '{params[option]}'")
+    errors = ocid_errors(params, {"compartment_id": ("compartment", "tenancy"), "cluster_id": "cluster",
+                                  "node_image_id": "image", "nsg_ids": "networksecuritygroup"})
     for index, placement in enumerate(params.get("placement_configs") or []):
-        if not is_ocid(placement["subnet_id"], "subnet"):
-            errors.append(f"placement_configs[{index}].subnet_id must be a subnet OCID, got '{placement['subnet_id']}'")
+        errors += ocid_problems(f"placement_configs[{index}].subnet_id", placement["subnet_id"], "subnet")
         for fault_domain in placement.get("fault_domains") or []:
             if fault_domain not in ("FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3"):
                 errors.append(f"placement_configs[{index}].fault_domains has '{fault_domain}', "
                               "expected FAULT-DOMAIN-1, -2 or -3")
-    for option, values in (("nsg_ids", params.get("nsg_ids")),
-                           ("pod_network_options.pod_nsg_ids", (params.get("pod_network_options") or {}).get(
-                               "pod_nsg_ids"))):
-        errors += [f"{option} must hold NSG OCIDs, got '{value}'" for value in values or []
-                   if not is_ocid(value, "networksecuritygroup")]
+    pod_nsg_ids = (params.get("pod_network_options") or {}).get("pod_nsg_ids")
+    errors += ocid_problems("pod_network_options.pod_nsg_ids", pod_nsg_ids or [], "networksecuritygroup")
     if params.get("size") is not None and params["size"] < 0:
         errors.append(f"size must be 0 or more, got {params['size']}")
     if params.get("boot_volume_size_in_gbs") is not None and params["boot_volume_size_in_gbs"] < 50:
@@ -326,8 +319,7 @@ def input_errors(params: dict[str, Any]) -> list[str]:
                           "cni_type OCI_VCN_IP_NATIVE")
         if native and not pod.get("pod_subnet_ids"):
             errors.append("pod_network_options.pod_subnet_ids is required for cni_type OCI_VCN_IP_NATIVE")
-        errors += [f"pod_network_options.pod_subnet_ids must hold subnet OCIDs, got '{value}'"
-                   for value in pod.get("pod_subnet_ids") or [] if not is_ocid(value, "subnet")]
+        errors += ocid_problems("pod_network_options.pod_subnet_ids", pod.get("pod_subnet_ids") or [], "subnet")
         if pod.get("max_pods_per_node") is not None and pod["max_pods_per_node"] <= 0:
             errors.append(f"pod_network_options.max_pods_per_node must be positive, got {pod['max_pods_per_node']}")
     return errors

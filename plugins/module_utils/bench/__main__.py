@@ -10,6 +10,7 @@ import os
 import sys
 from typing import Any
 
+from . import run_folder
 from .benchmark import BenchmarkConfig, run_benchmark
 from .capacity import compare_backends
 from .options import OptionError, add_cli_options, cli_flag
@@ -40,9 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "report":
-        from .report import render_report
-
-        sys.stdout.write(json.dumps(render_report(args.run_dir), indent=2) + "\n")
+        sys.stdout.write(json.dumps(run_folder.redraw(args.run_dir), indent=2) + "\n")
         return 0
     if args.command == "stream":
         from .job_import import write_log_stream
@@ -52,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compare":
         economics = []
         for run_dir in args.run_dirs:
-            with open(os.path.join(run_dir, "summary.json"), encoding="utf-8") as handle:
-                capacity = json.load(handle).get("capacity")
+            capacity = run_folder.read_summary(run_dir).get("capacity")
             if capacity:
                 economics.append(capacity)
         sys.stdout.write(json.dumps(compare_backends(economics), indent=2) + "\n")

@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import COLLECTION_VERSION
+from . import COLLECTION_VERSION, run_folder
 from .capacity import DEFAULT_BANDWIDTH_BPS, PRICES_DATE, backend_economics, node_cost_per_hour
 from .client import Endpoint, OpenAIClient, RequestSpec
 from .correctness import determinism_test, numbers_test
+from .fileio import atomic_write_text
 from .load import LevelRun, LoadShape, ProgressCallback, run_level
 from .metrics import SLO, cache_counters, llmperf_name, prompt_cache_summary, shared_prefix_share, summarize
 from .options import BY_NAME, check_option, check_options, default_of
@@ -36,7 +37,7 @@ from .prompts import (
     sample_output_lengths,
     texts_to_count,
 )
-from .results import atomic_write_json, atomic_write_text, levels_csv, records_csv, write_llmperf_files
+from .results import levels_csv
 
 SCHEMA = "llmops.oke/bench-summary/v1"
 DEFINITIONS = {
@@ -159,10 +160,6 @@ class BenchmarkConfig:
         return data
 
 
-def new_run_id() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 async def _token_counter(client: OpenAIClient, config: BenchmarkConfig, count: int) -> tuple[Any, str]:
     """A token-count function for prompt building and the method it uses."""
     if config.tokenizer == "estimate" or await client.tokenize("hello world") is None:
@@ -190,86 +187,116 @@ def _level_label(shape: LoadShape) -> str:
     return f"c{shape.concurrency}" if shape.mode == "closed" else f"r{shape.rate_rps:g}"
 
 
+@dataclass
+class _Run:
+    """One run in progress: where it writes, what it calls its LLMPerf files, its client and its summary."""
+
+    run_id: str
+    run_dir: Path
+    name: str
+    client: OpenAIClient
+    summary: dict[str, Any]
+
+
 async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallback | None = None,
                               stop_event: asyncio.Event | None = None) -> dict[str, Any]:
     """Run the sweep, write the run folder, return the content of ``summary.json``."""
     stop_event = stop_event or asyncio.Event()
-    run_id = config.run_id or new_run_id()
-    run_dir = Path(config.results_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    name = config.name or llmperf_name(config.model, config.mean_input_tokens, config.mean_output_tokens)
-    started_at = datetime.datetime.now(datetime.UTC).isoformat()
-    shapes = config.shapes()
-    per_level = (config.max_requests or 500) + config.warmup_requests
-    prompt_count = per_level * max(1, len(shapes)) + config.determinism_prompts
-    client = OpenAIClient(config.endpoint())
-    summary: dict[str, Any] = {"schema": SCHEMA, "run_id": run_id, "name": name, "status": "running",
-                               "started_at": started_at, "levels": []}
+    run = _start_run(config)
     try:
-        counter, method = await _token_counter(client, config, prompt_count)
-        # one pool for the whole run: no prompt is sent twice (warm-up, every level, the determinism test);
-        # the run id joins the seed so a rerun against the same server does not replay the last run either
-        pool = PromptPool(config.mean_input_tokens, config.stddev_input_tokens, config.mean_output_tokens,
-                          config.stddev_output_tokens, config.seed, counter, text_seed=f"{config.seed}:{run_id}")
-        summary["metadata"] = _metadata(config, name, method)
-        summary["metadata"]["timestamp_source"] = client.timestamp_source
-        slo = config.slo()
-        for shape in shapes:
-            if stop_event.is_set():
-                break
-            label = _level_label(shape)
-            sent: list[Prompt] = []
-
-            # The loop's values are bound as defaults on purpose (no late binding across levels).
-            # pylint: disable-next=dangerous-default-value
-            def next_spec(label: str = label, sent: list[Prompt] = sent) -> RequestSpec:
-                prompt = pool.take()
-                sent.append(prompt)
-                return RequestSpec(prompt=prompt.text, max_tokens=prompt.max_tokens, input_tokens=prompt.input_tokens,
-                                   request_id=f"{run_id}-{label}")
-
-            counters: dict[str, Any] = {}
-
-            # pylint: disable-next=dangerous-default-value
-            async def read_before(counters: dict[str, Any] = counters) -> None:
-                counters["before"] = await _read_cache_counters(client)
-
-            window_start = time.time()
-            level = await run_level(client, next_spec, shape, stop_event, progress,
-                                    level_info={"level": label, "concurrency": shape.concurrency},
-                                    before_measure=read_before)
-            counters["after"] = await _read_cache_counters(client)
-            cache = _level_cache(level, sent, counters)
-            summary["levels"].append(_write_level(run_dir, name, label, level, summary["metadata"], slo, cache))
-            # Wall-clock span of the level (warmup included), to line it up with Prometheus's samples.
-            summary["levels"][-1]["window"] = {"start_unix": window_start, "end_unix": time.time()}
-        if not stop_event.is_set() and config.correctness_requests:
-            summary["correctness"] = await numbers_test(client, config.correctness_requests,
-                                                        min(10, config.correctness_requests), config.seed)
-        if not stop_event.is_set() and config.determinism_prompts:
-            # fresh prompts; the test repeats each one by design
-            det_prompts = [pool.take().text for _index in range(config.determinism_prompts)]
-            summary["determinism"] = await determinism_test(client, det_prompts)
+        pool = await _prompt_pool(run, config)
+        await _run_levels(run, config, pool, stop_event, progress)
+        await _run_checks(run, config, pool, stop_event)
     finally:
-        await client.close()
-        summary["status"] = "interrupted" if stop_event.is_set() else "complete"
-        failure = _no_success(summary["levels"])
-        if failure and summary["status"] == "complete":
-            summary["status"] = "failed"
-            summary["error"] = failure
-        summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat()
-        summary.setdefault("metadata", _metadata(config, name, "not measured"))
-        summary["capacity"] = _capacity(config, summary["levels"])
-        summary["run_dir"] = str(run_dir)
-        if summary["levels"]:
-            atomic_write_text(run_dir / "levels.csv", levels_csv(summary["levels"]))
-        atomic_write_json(run_dir / "summary.json", summary)
-        if config.report and summary["levels"]:
-            from .report import render_report  # matplotlib is imported only when a report is drawn
+        await run.client.close()
+        _finish_run(run, config, stop_event)
+    return run.summary
 
-            summary["report"] = render_report(run_dir)
-            atomic_write_json(run_dir / "summary.json", summary)
-    return summary
+
+def _start_run(config: BenchmarkConfig) -> _Run:
+    """The run folder, the LLMPerf-style name, the client and the summary in its "running" state."""
+    run_id = config.run_id or run_folder.new_run_id()
+    name = config.name or llmperf_name(config.model, config.mean_input_tokens, config.mean_output_tokens)
+    summary = {"schema": SCHEMA, "run_id": run_id, "name": name, "status": "running",
+               "started_at": datetime.datetime.now(datetime.UTC).isoformat(), "levels": []}
+    return _Run(run_id, run_folder.run_dir(config.results_dir, run_id), name, OpenAIClient(config.endpoint()), summary)
+
+
+async def _prompt_pool(run: _Run, config: BenchmarkConfig) -> PromptPool:
+    """Every prompt of the run, counted with the server's tokenizer when it has one; the run's metadata."""
+    per_level = (config.max_requests or 500) + config.warmup_requests
+    prompt_count = per_level * max(1, len(config.shapes())) + config.determinism_prompts
+    counter, method = await _token_counter(run.client, config, prompt_count)
+    # one pool for the whole run: no prompt is sent twice (warm-up, every level, the determinism test);
+    # the run id joins the seed so a rerun against the same server does not replay the last run either
+    pool = PromptPool(config.mean_input_tokens, config.stddev_input_tokens, config.mean_output_tokens,
+                      config.stddev_output_tokens, config.seed, counter, text_seed=f"{config.seed}:{run.run_id}")
+    run.summary["metadata"] = _metadata(config, run.name, method)
+    run.summary["metadata"]["timestamp_source"] = run.client.timestamp_source
+    return pool
+
+
+async def _run_levels(run: _Run, config: BenchmarkConfig, pool: PromptPool, stop_event: asyncio.Event,
+                      progress: ProgressCallback | None) -> None:
+    """Each load level in turn (until stopped), its files written as soon as it ends."""
+    slo = config.slo()
+    for shape in config.shapes():
+        if stop_event.is_set():
+            break
+        label = _level_label(shape)
+        sent: list[Prompt] = []
+
+        # The loop's values are bound as defaults on purpose (no late binding across levels).
+        # pylint: disable-next=dangerous-default-value
+        def next_spec(label: str = label, sent: list[Prompt] = sent) -> RequestSpec:
+            prompt = pool.take()
+            sent.append(prompt)
+            return RequestSpec(prompt=prompt.text, max_tokens=prompt.max_tokens, input_tokens=prompt.input_tokens,
+                               request_id=f"{run.run_id}-{label}")
+
+        counters: dict[str, Any] = {}
+
+        # pylint: disable-next=dangerous-default-value
+        async def read_before(counters: dict[str, Any] = counters) -> None:
+            counters["before"] = await _read_cache_counters(run.client)
+
+        window_start = time.time()
+        level = await run_level(run.client, next_spec, shape, stop_event, progress,
+                                level_info={"level": label, "concurrency": shape.concurrency},
+                                before_measure=read_before)
+        counters["after"] = await _read_cache_counters(run.client)
+        cache = _level_cache(level, sent, counters)
+        run.summary["levels"].append(_write_level(run.run_dir, run.name, label, level, run.summary["metadata"], slo,
+                                                  cache))
+        # Wall-clock span of the level (warmup included), to line it up with Prometheus's samples.
+        run.summary["levels"][-1]["window"] = {"start_unix": window_start, "end_unix": time.time()}
+
+
+async def _run_checks(run: _Run, config: BenchmarkConfig, pool: PromptPool, stop_event: asyncio.Event) -> None:
+    """The correctness test, then the determinism test on fresh prompts (each repeats its prompt by design)."""
+    if not stop_event.is_set() and config.correctness_requests:
+        run.summary["correctness"] = await numbers_test(run.client, config.correctness_requests,
+                                                        min(10, config.correctness_requests), config.seed)
+    if not stop_event.is_set() and config.determinism_prompts:
+        det_prompts = [pool.take().text for _index in range(config.determinism_prompts)]
+        run.summary["determinism"] = await determinism_test(run.client, det_prompts)
+
+
+def _finish_run(run: _Run, config: BenchmarkConfig, stop_event: asyncio.Event) -> None:
+    """The run's status, capacity and levels.csv, then summary.json and the report (run_folder.finish)."""
+    summary = run.summary
+    summary["status"] = "interrupted" if stop_event.is_set() else "complete"
+    failure = _no_success(summary["levels"])
+    if failure and summary["status"] == "complete":
+        summary["status"] = "failed"
+        summary["error"] = failure
+    summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat()
+    summary.setdefault("metadata", _metadata(config, run.name, "not measured"))
+    summary["capacity"] = _capacity(config, summary["levels"])
+    summary["run_dir"] = str(run.run_dir)
+    if summary["levels"]:
+        atomic_write_text(run.run_dir / "levels.csv", levels_csv(summary["levels"]))
+    run_folder.finish(run.run_dir, summary, config.report)
 
 
 async def _read_cache_counters(client: OpenAIClient) -> dict[str, Any] | str:
@@ -353,11 +380,8 @@ def _write_level(run_dir: Path, name: str, label: str, level: LevelRun, metadata
         "num_concurrent_requests": shape.concurrency,
         "additional_sampling_params": {},
     }
-    files = write_llmperf_files(run_dir, f"{name}_{label}", level.records, level.start, level.end, llmperf_meta,
-                                int(time.time()))
-    csv_path = run_dir / f"requests_{label}.csv"
-    atomic_write_text(csv_path, records_csv(level.records, level.start))
-    files["requests_csv"] = str(csv_path)
+    files = run_folder.write_level_files(run_dir, name, label, level.records, level.start, level.end, llmperf_meta,
+                                         int(time.time()))
     level_summary = summarize(level.records, level.start, level.end, slo)
     level_summary["prewarmed_connections"] = level.prewarmed
     level_summary["prompt_cache"] = cache or prompt_cache_summary(None, None, None, "not read")

@@ -28,8 +28,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .results import atomic_write_json, atomic_write_text
-
 HEADER = ["level", "engine", "TTFT p50 ms", "TTFT p95 ms", "ITL p50 ms", "out tokens/req", "out tok/s",
           "prompt cache share"]
 DIFF_HEADER = ["level", "TTFT p50 unexplained ms", "ITL p50 explained ms", "ITL p50 unexplained ms",
@@ -123,13 +121,13 @@ def token_counting(ours_method: str, llmperf_method: str) -> dict[str, str]:
     }
 
 
-def crosscheck(run_dir: str | Path, llmperf_run_dir: str | Path) -> dict[str, Any]:
-    """Compare a builtin run folder with an LLMPerf run folder of the same workload, level by level."""
-    ours = _load(Path(run_dir) / "summary.json")
-    theirs = _load(Path(llmperf_run_dir) / "summary.json")
+def compare_runs(ours: dict[str, Any], theirs: dict[str, Any], steps: list[dict[str, Any]],
+                 run_dir: str | Path, llmperf_run_dir: str | Path) -> dict[str, Any]:
+    """Compare a builtin run (its summary) with an LLMPerf run of the same workload, level by level.
+
+    ``steps`` are the LLMPerf runner's records (``llmperf_run.json``: each level's prompt-cache counters).
+    """
     by_concurrency = {level.get("concurrency"): level for level in theirs["levels"]}
-    run_record = Path(llmperf_run_dir) / "llmperf" / "llmperf_run.json"
-    steps = _load(run_record).get("steps", []) if run_record.is_file() else []
     cache_by_concurrency = {step.get("concurrency"): step.get("prompt_cache") for step in steps}
     levels = []
     for level in ours["levels"]:
@@ -195,20 +193,3 @@ def crosscheck_markdown(check: dict[str, Any]) -> str:
         out.append("")
     out.extend(f"- {name}: {text}" for name, text in check["definitions"].items())
     return "\n".join(out) + "\n"
-
-
-def write_crosscheck(run_dir: str | Path, llmperf_run_dir: str | Path) -> dict[str, Any]:
-    """Add ``crosscheck`` to ``summary.json``, write ``crosscheck.json``/``.md``, redraw the report if it exists."""
-    run_dir = Path(run_dir)
-    check = crosscheck(run_dir, llmperf_run_dir)
-    atomic_write_json(run_dir / "crosscheck.json", check)
-    atomic_write_text(run_dir / "crosscheck.md", crosscheck_markdown(check))
-    summary = _load(run_dir / "summary.json")
-    summary["crosscheck"] = check
-    atomic_write_json(run_dir / "summary.json", summary)
-    if (run_dir / "report.md").exists():
-        from .report import render_report  # matplotlib is imported only when a report is drawn
-
-        summary["report"] = render_report(run_dir)
-        atomic_write_json(run_dir / "summary.json", summary)
-    return summary

@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import COLLECTION_VERSION
+from . import COLLECTION_VERSION, run_folder
 from .benchmark import SCHEMA, BenchmarkConfig, _capacity, _metadata
 from .client import RequestRecord, http_error_code
+from .fileio import atomic_write_text
 from .metrics import llmperf_name, summarize
-from .results import atomic_write_json, atomic_write_text, records_csv
+from .results import records_csv
 
 # The Job prints its result folder as a base64 tar.gz between these lines; the controller reads the pod's log
 STREAM_BEGIN = "==== llmops.oke benchmark results begin ===="
@@ -109,9 +110,8 @@ def llmperf_levels(source: str | Path) -> list[tuple[int, Path, Path]]:
 
 def import_llmperf(source: str | Path, config: BenchmarkConfig) -> dict[str, Any]:
     """Write ``<results_dir>/<run_id>/`` from LLMPerf's result folders; return the content of ``summary.json``."""
-    run_id = config.run_id or datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = Path(config.results_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_id = config.run_id or run_folder.new_run_id()
+    run_dir = run_folder.run_dir(config.results_dir, run_id)
     name = config.name or llmperf_name(config.model, config.mean_input_tokens, config.mean_output_tokens)
     run_record = _llmperf_run_record(source)
     metadata = _metadata(config, name, run_record.get("tokenizer") or LLMPERF_TOKEN_METHOD)
@@ -125,14 +125,12 @@ def import_llmperf(source: str | Path, config: BenchmarkConfig) -> dict[str, Any
         records = records_from_llmperf(individual, f"{run_id}-{label}")
         start = min((r.start for r in records), default=0.0)
         end = start + _level_duration(upstream_summary, records)
-        files = {"summary": str(run_dir / f"{name}_{label}_summary.json"),
-                 "individual_responses": str(run_dir / f"{name}_{label}_individual_responses.json")}
+        paths = run_folder.level_paths(run_dir, name, label)
         # LLMPerf's own files are kept byte for byte: tools that read LLMPerf read what LLMPerf wrote
-        shutil.copyfile(summary_path, files["summary"])
-        shutil.copyfile(individual_path, files["individual_responses"])
-        csv_path = run_dir / f"requests_{label}.csv"
-        atomic_write_text(csv_path, records_csv(records, start))
-        files["requests_csv"] = str(csv_path)
+        shutil.copyfile(summary_path, paths["summary"])
+        shutil.copyfile(individual_path, paths["individual_responses"])
+        atomic_write_text(paths["requests_csv"], records_csv(records, start))
+        files = {kind: str(path) for kind, path in paths.items()}
         levels.append({"label": label, "mode": "closed", "concurrency": concurrency, "rate_rps": None,
                        "interrupted": False, "summary": summarize(records, start, end, slo), "files": files})
     now = datetime.datetime.now(datetime.UTC).isoformat()
@@ -142,8 +140,7 @@ def import_llmperf(source: str | Path, config: BenchmarkConfig) -> dict[str, Any
     correctness = _llmperf_correctness(source, run_dir)
     if correctness:
         summary["correctness"] = correctness
-    atomic_write_json(run_dir / "summary.json", summary)
-    return _with_report(summary, run_dir, config)
+    return run_folder.finish(run_dir, summary, config.report)
 
 
 def _llmperf_run_record(source: str | Path) -> dict[str, Any]:
@@ -174,10 +171,9 @@ def _llmperf_correctness(source: str | Path, run_dir: Path) -> dict[str, Any] | 
 def import_run_folder(source: str | Path, config: BenchmarkConfig) -> dict[str, Any]:
     """Copy a run folder our engine wrote in the Job to ``<results_dir>/<run_id>/`` and draw its report here."""
     source = Path(source)
-    summary = json.loads((source / "summary.json").read_text(encoding="utf-8"))
+    summary = run_folder.read_summary(source)
     run_id = config.run_id or summary["run_id"]
-    run_dir = Path(config.results_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = run_folder.run_dir(config.results_dir, run_id)
     shutil.copytree(source, run_dir, dirs_exist_ok=True)
     # paths inside summary.json named the Job's folder; point them at the controller's copy
     for level in summary.get("levels", []):
@@ -191,8 +187,7 @@ def import_run_folder(source: str | Path, config: BenchmarkConfig) -> dict[str, 
                      # the controller's collection (the role passes it), else the engine's own (the Job's copy)
                      "collection_version": config.collection_version or COLLECTION_VERSION})
     summary["capacity"] = _capacity(config, summary.get("levels", []))
-    atomic_write_json(run_dir / "summary.json", summary)
-    return _with_report(summary, run_dir, config)
+    return run_folder.finish(run_dir, summary, config.report)
 
 
 def write_log_stream(folder: str | Path, out: TextIO) -> None:
@@ -230,15 +225,6 @@ def import_job_results(source: str | Path, config: BenchmarkConfig) -> dict[str,
         with tempfile.TemporaryDirectory(prefix="bench-job-") as unpacked:
             extract_log_stream(Path(source).read_text(encoding="utf-8", errors="replace"), unpacked)
             return import_job_results(unpacked, config)
-    if (Path(source) / "summary.json").is_file():
+    if (Path(source) / run_folder.SUMMARY).is_file():
         return import_run_folder(source, config)
     return import_llmperf(source, config)
-
-
-def _with_report(summary: dict[str, Any], run_dir: Path, config: BenchmarkConfig) -> dict[str, Any]:
-    if config.report and summary["levels"]:
-        from .report import render_report  # matplotlib is imported only when a report is drawn
-
-        summary["report"] = render_report(run_dir)
-        atomic_write_json(run_dir / "summary.json", summary)
-    return summary

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..gguf_demo import DEFAULT_PARAMETERS
-from ..llama_server_build import cache_root, fetch_verified, file_sha256
-from ..local_process import http_get
+from . import run_folder
+from .demo_vocab import DEFAULT_PARAMETERS
+from .fileio import cache_root, fetch_verified, file_sha256, http_get
 from .metrics import cache_counters, prompt_cache_summary
 
 DEMO_VOCAB_SIZE = DEFAULT_PARAMETERS["vocab_size"]
@@ -264,8 +264,8 @@ def write_tokenizer_cache(hf_home: str, tokenizer: dict[str, Any], description: 
 
 
 def demo_tokenizer(vocab_size: int) -> dict[str, Any]:
-    """The tokenizer file of the generated demo model (its vocab is ours: gguf_demo.build_vocab)."""
-    from ..gguf_demo import build_vocab
+    """The tokenizer file of the generated demo model (its vocab is ours: demo_vocab.build_vocab)."""
+    from .demo_vocab import build_vocab
 
     tokens, scores, types = build_vocab(vocab_size)
     return spm_tokenizer_json(tokens, scores, types)
@@ -424,7 +424,6 @@ def run_llmperf_engine(config: Any, options: LlmperfOptions) -> dict[str, Any]:
     """
     import dataclasses
 
-    from .benchmark import new_run_id
     from .job_import import import_llmperf
 
     if config.mode != "closed":
@@ -432,11 +431,10 @@ def run_llmperf_engine(config: Any, options: LlmperfOptions) -> dict[str, Any]:
     if not config.max_requests:
         raise ValueError("engine llmperf needs max_requests (LLMPerf stops on a request count)")
     if not config.run_id:
-        config = dataclasses.replace(config, run_id=new_run_id())
+        config = dataclasses.replace(config, run_id=run_folder.new_run_id())
     install, _installed_now = ensure_llmperf(options.cache_dir, options.archive_url, options.archive_sha256,
                                              index_url=options.index_url)
-    run_dir = Path(config.results_dir) / config.run_id
-    raw = run_dir / "llmperf"
+    raw = run_folder.run_dir(config.results_dir, config.run_id, create=False) / "llmperf"
     hf_home = None
     description = f"LLMPerf: {LLMPERF_TOKENIZER_REPO} from the hub (len(tokenizer.encode(text)), BOS included)"
     if options.demo_vocab_size > 0:
@@ -461,13 +459,10 @@ def run_crosscheck(config: Any, options: LlmperfOptions, run_builtin: Any) -> di
     then the comparison added to our run folder (crosscheck.json/.md, report section)."""
     import dataclasses
 
-    from .crosscheck import write_crosscheck
-
     ours = run_builtin(config)
     if ours.get("status") != "complete":
         return ours
     theirs_config = dataclasses.replace(config, run_id=f"{config.run_id}-llmperf")
     run_llmperf_engine(theirs_config, options)
-    summary = write_crosscheck(Path(config.results_dir) / config.run_id,
-                               Path(config.results_dir) / theirs_config.run_id)
-    return summary
+    return run_folder.add_crosscheck(run_folder.run_dir(config.results_dir, config.run_id, create=False),
+                                     run_folder.run_dir(config.results_dir, theirs_config.run_id, create=False))

@@ -132,37 +132,12 @@ async def run_level(client: OpenAIClient, specs: Sequence[RequestSpec] | SpecSou
         raise ValueError("no request specs to send")
     stop_event = stop_event or asyncio.Event()
     run = LevelRun(shape=shape)
-    counter = {"next": 0}
-
-    def next_spec(warmup: bool) -> tuple[RequestSpec, RequestRecord]:
-        index = counter["next"]
-        counter["next"] += 1
-        spec = specs() if callable(specs) else specs[index % len(specs)]
-        record = RequestRecord(request_id=f"{spec.request_id or 'r'}-{index}", index=index, warmup=warmup)
-        if spec.request_id != record.request_id:
-            spec = RequestSpec(**{**spec.__dict__, "request_id": record.request_id})
-        return spec, record
-
+    next_spec = _numbered(specs)
     watchdog = asyncio.ensure_future(client.watchdog())
     tracker = _Progress(progress, shape.max_requests, level_info or {})
     ticker = asyncio.ensure_future(_tick(tracker, progress_interval_s)) if progress else None
     try:
-        # warm-up: run to completion with the level's concurrency, excluded from every metric
-        if shape.warmup_requests:
-            warm = [next_spec(True) for _index in range(shape.warmup_requests)]
-            sem = asyncio.Semaphore(shape.concurrency)
-
-            async def warm_one(spec: RequestSpec, record: RequestRecord) -> None:
-                async with sem:
-                    if not stop_event.is_set():
-                        await client.send(spec, record)
-                        run.records.append(record)
-
-            await _until_stopped(asyncio.gather(*(warm_one(s, r) for s, r in warm)), stop_event, client)
-        if not stop_event.is_set():
-            run.prewarmed = await client.prewarm(_in_flight_cap(shape))
-        if before_measure is not None and not stop_event.is_set():
-            await before_measure()
+        await _warm_up(client, shape, next_spec, run, stop_event, before_measure)
         run.start = time.perf_counter()
         deadline = run.start + shape.duration_s if shape.duration_s else None
         issued = {"n": 0}
@@ -199,6 +174,44 @@ async def run_level(client: OpenAIClient, specs: Sequence[RequestSpec] | SpecSou
             ticker.cancel()
         tracker.emit(final=True)
     return run
+
+
+def _numbered(specs: Sequence[RequestSpec] | SpecSource) -> Callable[[bool], tuple[RequestSpec, RequestRecord]]:
+    """The level's next request and its record, numbered in the order they are taken."""
+    counter = {"next": 0}
+
+    def next_spec(warmup: bool) -> tuple[RequestSpec, RequestRecord]:
+        index = counter["next"]
+        counter["next"] += 1
+        spec = specs() if callable(specs) else specs[index % len(specs)]
+        record = RequestRecord(request_id=f"{spec.request_id or 'r'}-{index}", index=index, warmup=warmup)
+        if spec.request_id != record.request_id:
+            spec = RequestSpec(**{**spec.__dict__, "request_id": record.request_id})
+        return spec, record
+
+    return next_spec
+
+
+async def _warm_up(client: OpenAIClient, shape: LoadShape,
+                   next_spec: Callable[[bool], tuple[RequestSpec, RequestRecord]], run: LevelRun,
+                   stop_event: asyncio.Event, before_measure: Callable[[], Awaitable[Any]] | None) -> None:
+    """The warm-up requests (run to completion at the level's concurrency, excluded from every metric), the
+    connections opened ahead, then ``before_measure``."""
+    if shape.warmup_requests:
+        warm = [next_spec(True) for _index in range(shape.warmup_requests)]
+        sem = asyncio.Semaphore(shape.concurrency)
+
+        async def warm_one(spec: RequestSpec, record: RequestRecord) -> None:
+            async with sem:
+                if not stop_event.is_set():
+                    await client.send(spec, record)
+                    run.records.append(record)
+
+        await _until_stopped(asyncio.gather(*(warm_one(s, r) for s, r in warm)), stop_event, client)
+    if not stop_event.is_set():
+        run.prewarmed = await client.prewarm(_in_flight_cap(shape))
+    if before_measure is not None and not stop_event.is_set():
+        await before_measure()
 
 
 async def _open_loop(shape: LoadShape, start: float, may_issue: Callable[[], bool], issued: dict[str, int],

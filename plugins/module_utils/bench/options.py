@@ -290,6 +290,26 @@ def cli_flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def cli_args(values: dict[str, Any]) -> list[str]:
+    """The CLI's flags for ``values`` (option name to value), in the table's order; unset values (None, "", [])
+    are left out so the engine's defaults and presets apply, as when the flag is not typed."""
+    args: list[str] = []
+    for option in OPTIONS:
+        value = values.get(option.name)
+        if option.name not in values or CLI not in option.surfaces or value in (None, "", [], {}):
+            continue
+        if option.type == "bool":
+            args.append(cli_flag(option.name) if value else "--no-" + option.name.replace("_", "-"))
+        elif option.type == "list":
+            args += [cli_flag(option.name), ",".join(f"{item:g}" if isinstance(item, float) else str(item)
+                                                     for item in value)]
+        elif option.type == "dict":
+            args += [cli_flag(option.name), json.dumps(value, sort_keys=True)]
+        else:
+            args += [cli_flag(option.name), f"{value:g}" if isinstance(value, float) else str(value)]
+    return args
+
+
 def add_cli_options(parser: argparse.ArgumentParser) -> None:
     """One flag per option (``--max-requests``); omitted flags stay None so the engine's defaults apply."""
     converters = {"int": int, "float": float, "str": str, "path": str, "dict": _json_object}

@@ -24,8 +24,7 @@ import urllib.error
 import urllib.parse
 from typing import Any
 
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import http_get
-
+from .fileio import http_get
 from .hpa_model import HpaController, HpaPolicy
 
 # The only fields our rules' templates use; any other template action would need Go's text/template.
@@ -287,21 +286,7 @@ def observe(client: PrometheusClient, rules: list[dict[str, Any]], hpa: dict[str
             "queue": {pod: values[index] for pod, values in queue.items()},
             "in_flight": {pod: values[index] for pod, values in in_flight.items()},
             "desired_replicas": desired[index]})
-    per_level = []
-    for level in summary["levels"]:
-        points = [p for p in timeline if p["level"] == level["label"]]
-
-        def peak(key: str, points: list[dict[str, Any]] = points) -> float | None:
-            seen = [v for p in points for v in p[key].values() if v is not None]
-            return max(seen) if seen else None
-
-        answers = [p["desired_replicas"] for p in points if p["desired_replicas"] is not None]
-        per_level.append({"level": level["label"], "concurrency": level.get("concurrency"),
-                          "slo_met": level["summary"].get("slo_met"), "samples": len(points),
-                          "queue_max": peak("queue"), "in_flight_max": peak("in_flight"),
-                          "desired_max": max(answers) if answers else None,
-                          "desired_min": min(answers) if answers else None,
-                          "gaps": sum(1 for p in points if p["desired_replicas"] is None)})
+    per_level = [_level_peaks(level, timeline) for level in summary["levels"]]
     return {"prometheus_url": client.url, "custom_metric": custom_metric, "series": series, "pods": pods,
             "adapter_rule": rule, "hpa": hpa,
             "namespace": namespace, "adapter_query": query, "in_flight_query": in_flight_query, "step_s": step_s,
@@ -314,6 +299,23 @@ def observe(client: PrometheusClient, rules: list[dict[str, Any]], hpa: dict[str
                         "end_unix": lv["window"]["end_unix"]} for lv in summary["levels"] if lv.get("window")],
             "timeline": timeline, "per_level": per_level,
             "verdict": slo_check(scaling_verdict(timeline, policy.min_replicas), per_level, policy.min_replicas)}
+
+
+def _level_peaks(level: dict[str, Any], timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """One level's samples: the highest queue and in-flight values and the HPA's answers."""
+    points = [p for p in timeline if p["level"] == level["label"]]
+
+    def peak(key: str) -> float | None:
+        seen = [v for p in points for v in p[key].values() if v is not None]
+        return max(seen) if seen else None
+
+    answers = [p["desired_replicas"] for p in points if p["desired_replicas"] is not None]
+    return {"level": level["label"], "concurrency": level.get("concurrency"),
+            "slo_met": level["summary"].get("slo_met"), "samples": len(points),
+            "queue_max": peak("queue"), "in_flight_max": peak("in_flight"),
+            "desired_max": max(answers) if answers else None,
+            "desired_min": min(answers) if answers else None,
+            "gaps": sum(1 for p in points if p["desired_replicas"] is None)}
 
 
 def slo_check(verdict: dict[str, Any], per_level: list[dict[str, Any]], min_replicas: int) -> dict[str, Any]:

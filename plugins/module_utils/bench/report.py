@@ -3,7 +3,7 @@
 """The run report (Markdown and HTML, PNG plots), drawn from the run folder's own files.
 
 Reading ``summary.json`` and the per-request CSVs (not in-memory state) means a report can be
-redrawn for any past run: ``python -m ...bench report results/<run-id>``.
+redrawn for any past run: ``python -m ...bench report results/<run-id>`` (``run_folder.redraw``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .results import atomic_write_text
+from .crosscheck import crosscheck_tables
+from .fileio import atomic_write_text
 
 
 def _ms(value: float | None) -> str:
@@ -92,11 +93,7 @@ def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
         ax.set_title(f"{title}: CDF per level")
         if any(v[key] for v in per_level.values()):
             ax.legend()
-        path = plot_dir / f"{key}_distribution.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        paths[f"{key}_distribution"] = str(path)
+        paths[f"{key}_distribution"] = _save(plt, fig, plot_dir, f"{key}_distribution")
     levels = [lv for lv in summary["levels"] if lv["summary"]["num_completed_requests"]]
     xs = [lv["concurrency"] if lv["mode"] == "closed" else lv["rate_rps"] for lv in levels]
     xlabel = "concurrency" if all(lv["mode"] == "closed" for lv in levels) else "offered rate (req/s)"
@@ -105,11 +102,7 @@ def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("output tokens/s")
     ax.set_title("Throughput vs load")
-    path = plot_dir / "throughput_vs_concurrency.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    paths["throughput_vs_concurrency"] = str(path)
+    paths["throughput_vs_concurrency"] = _save(plt, fig, plot_dir, "throughput_vs_concurrency")
     fig, ax = plt.subplots(figsize=(7, 4))
     for key, label in (("ttft_s", "TTFT p95"), ("e2e_s", "E2E p95")):
         ax.plot(xs, [(lv["summary"][key]["quantiles"]["p95"] or 0) * 1000 for lv in levels], marker="o", label=label)
@@ -120,12 +113,17 @@ def _plots(run_dir: Path, summary: dict[str, Any]) -> dict[str, str]:
     ax.set_ylabel("ms (log)")
     ax.set_title("p95 latency vs load")
     ax.legend()
-    path = plot_dir / "p95_latency_vs_concurrency.png"
+    paths["p95_latency_vs_concurrency"] = _save(plt, fig, plot_dir, "p95_latency_vs_concurrency")
+    return paths
+
+
+def _save(plt: Any, fig: Any, plot_dir: Path, key: str) -> str:
+    """Write one figure as ``plots/<key>.png`` and close it; its path."""
+    path = plot_dir / f"{key}.png"
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
-    paths["p95_latency_vs_concurrency"] = str(path)
-    return paths
+    return str(path)
 
 
 def _cache_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -170,8 +168,6 @@ def _crosscheck_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     check = summary.get("crosscheck")
     if not check:
         return []
-    from .crosscheck import crosscheck_tables
-
     items: list[tuple[str, Any]] = [
         ("h2", "Cross-check: builtin engine vs LLMPerf"),
         ("p", f"Token counts: builtin — {check['tokenizers']['builtin']}; LLMPerf — {check['tokenizers']['llmperf']}.")]
@@ -182,8 +178,15 @@ def _crosscheck_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     """Report content as (kind, payload) items rendered to both Markdown and HTML."""
+    return [*_header_section(summary), *_levels_section(summary), *_cache_section(summary),
+            *_failures_section(summary), *_capacity_section(summary.get("capacity")),
+            *_correctness_section(summary), *_crosscheck_section(summary), *_plots_section(),
+            *_definitions_section(summary)]
+
+
+def _header_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The title and what ran where: status, endpoint, backend, shape, token lengths and counting, version."""
     meta = summary.get("metadata", {})
-    items: list[tuple[str, Any]] = [("h1", f"Benchmark {summary['run_id']}: {meta.get('model', '')}")]
     facts = [
         ("status", summary["status"]),
         ("endpoint", meta.get("endpoint", "")),
@@ -194,53 +197,76 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
         ("token counts", meta.get("token_count_method", "")),
         ("collection version", meta.get("collection_version", "")),
     ]
-    items.append(("table", (["", ""], [[k, str(v)] for k, v in facts])))
-    items.append(("h2", "Results per load level"))
-    items.append(("table", (LEVEL_HEADER, _level_rows(summary))))
+    return [("h1", f"Benchmark {summary['run_id']}: {meta.get('model', '')}"),
+            ("table", (["", ""], [[k, str(v)] for k, v in facts]))]
+
+
+def _levels_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The per-level table and the SLOs it was judged against."""
     slo = summary["levels"][0]["summary"]["slo"] if summary["levels"] else {}
-    items.append(("p", "SLOs: " + ", ".join(f"{k} ≤ {v}" for k, v in slo.items() if v is not None)
-                  if any(v is not None for v in slo.values()) else "No SLOs were set."))
-    items.extend(_cache_section(summary))
+    return [("h2", "Results per load level"), ("table", (LEVEL_HEADER, _level_rows(summary))),
+            ("p", "SLOs: " + ", ".join(f"{k} ≤ {v}" for k, v in slo.items() if v is not None)
+             if any(v is not None for v in slo.values()) else "No SLOs were set.")]
+
+
+def _failures_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Levels that mostly failed, why the run failed, and the errors by code over all levels."""
+    items: list[tuple[str, Any]] = []
     failed = [lv["label"] for lv in summary["levels"] if lv["summary"].get("mostly_failed")]
     if failed:
         items.append(("p", f"Mostly failed (more than half the requests errored; no SLO verdict, no capacity): "
                            f"{', '.join(failed)}."))
     if summary.get("error"):
         items.append(("p", f"Run failed: {summary['error']}"))
-    errors = {}
+    errors: dict[str, int] = {}
     for level in summary["levels"]:
         for code, count in level["summary"]["errors_by_code"].items():
             errors[code] = errors.get(code, 0) + count
     if errors:
         items.append(("p", "Errors by code: " + ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))))
-    cap = summary.get("capacity")
-    if cap:
-        items.append(("h2", "Capacity and cost"))
-        rows = [["meets SLOs", "yes" if cap.get("meets_slo") else "no"],
-                ["max concurrency per replica within SLOs", str(cap.get("max_concurrency_per_replica"))]]
-        if cap.get("requests_per_s_per_replica") is not None:
-            rows.append(["requests/s per replica", _num(cap["requests_per_s_per_replica"])])
-            rows.append(["output tokens/s per replica", _num(cap["output_tokens_per_s_per_replica"], 1)])
-        if cap.get("hpa"):
-            rows.append(["HPA target: in-flight requests per pod", str(cap["hpa"]["in_flight_per_pod"])])
-            rows.append(["HPA target: queue depth per pod", str(cap["hpa"]["queue_depth_per_pod"])])
-            slots = cap["hpa"].get("slots_for_queue_metric")
-            if slots:
-                rows.append(["server slots for a queue-depth HPA",
-                             f"{slots} (this server ran {cap['hpa']['server_slots']}: "
-                             f"past {slots} users the SLOs fail before anything queues)"])
-        if cap.get("replicas_for_target") is not None:
-            rows.append([f"replicas for {cap['target_rps']} req/s", str(cap["replicas_for_target"])])
-        if cap.get("cost_per_million_output_tokens") is not None:
-            rows.append(["cost per node-hour (USD)", _num(cap["cost_per_node_hour"], 4)])
-            rows.append(["cost per 1M output tokens (USD)", _num(cap["cost_per_million_output_tokens"], 2)])
-        if cap.get("cost_per_million_output_tokens_at_peak") is not None:
-            rows.append(["cost per 1M output tokens at peak throughput, SLOs aside (USD)",
-                         _num(cap["cost_per_million_output_tokens_at_peak"], 2)])
-        if cap.get("decode_bandwidth_fraction") is not None:
-            rows.append(["decode throughput / bandwidth bound", f"{cap['decode_bandwidth_fraction'] * 100:.0f}%"])
-        rows.append(["prices dated", cap.get("prices_date", "")])
-        items.append(("table", (["", ""], rows)))
+    return items
+
+
+def _capacity_section(cap: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """Capacity per replica, the HPA targets, replicas for the target rate and the cost."""
+    if not cap:
+        return []
+    rows = [["meets SLOs", "yes" if cap.get("meets_slo") else "no"],
+            ["max concurrency per replica within SLOs", str(cap.get("max_concurrency_per_replica"))]]
+    if cap.get("requests_per_s_per_replica") is not None:
+        rows.append(["requests/s per replica", _num(cap["requests_per_s_per_replica"])])
+        rows.append(["output tokens/s per replica", _num(cap["output_tokens_per_s_per_replica"], 1)])
+    rows += _hpa_rows(cap.get("hpa"))
+    if cap.get("replicas_for_target") is not None:
+        rows.append([f"replicas for {cap['target_rps']} req/s", str(cap["replicas_for_target"])])
+    if cap.get("cost_per_million_output_tokens") is not None:
+        rows.append(["cost per node-hour (USD)", _num(cap["cost_per_node_hour"], 4)])
+        rows.append(["cost per 1M output tokens (USD)", _num(cap["cost_per_million_output_tokens"], 2)])
+    if cap.get("cost_per_million_output_tokens_at_peak") is not None:
+        rows.append(["cost per 1M output tokens at peak throughput, SLOs aside (USD)",
+                     _num(cap["cost_per_million_output_tokens_at_peak"], 2)])
+    if cap.get("decode_bandwidth_fraction") is not None:
+        rows.append(["decode throughput / bandwidth bound", f"{cap['decode_bandwidth_fraction'] * 100:.0f}%"])
+    rows.append(["prices dated", cap.get("prices_date", "")])
+    return [("h2", "Capacity and cost"), ("table", (["", ""], rows))]
+
+
+def _hpa_rows(hpa: dict[str, Any] | None) -> list[list[str]]:
+    if not hpa:
+        return []
+    rows = [["HPA target: in-flight requests per pod", str(hpa["in_flight_per_pod"])],
+            ["HPA target: queue depth per pod", str(hpa["queue_depth_per_pod"])]]
+    slots = hpa.get("slots_for_queue_metric")
+    if slots:
+        rows.append(["server slots for a queue-depth HPA",
+                     f"{slots} (this server ran {hpa['server_slots']}: past {slots} users the SLOs fail before "
+                     "anything queues)"])
+    return rows
+
+
+def _correctness_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """LLMPerf's numbers test and the determinism test at temperature 0."""
+    items: list[tuple[str, Any]] = []
     if summary.get("correctness"):
         c = summary["correctness"]
         items.append(("h2", "Correctness"))
@@ -254,13 +280,18 @@ def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
                            f"repeat mismatches over {d['num_prompts']} prompts; the first, uncached prefill of a "
                            f"prompt differed from the later answers {d.get('first_prefill_mismatches', 0)} "
                            "times, not judged)."))
-    items.extend(_crosscheck_section(summary))
-    items.append(("h2", "Plots"))
-    for key in ("ttft_distribution", "itl_distribution", "throughput_vs_concurrency", "p95_latency_vs_concurrency"):
-        items.append(("img", (key.replace("_", " "), f"plots/{key}.png")))
-    items.append(("h2", "Definitions"))
-    items.append(("table", (["metric", "definition"], [[k, v] for k, v in meta.get("definitions", {}).items()])))
     return items
+
+
+def _plots_section() -> list[tuple[str, Any]]:
+    return [("h2", "Plots")] + [
+        ("img", (key.replace("_", " "), f"plots/{key}.png"))
+        for key in ("ttft_distribution", "itl_distribution", "throughput_vs_concurrency", "p95_latency_vs_concurrency")]
+
+
+def _definitions_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    definitions = summary.get("metadata", {}).get("definitions", {})
+    return [("h2", "Definitions"), ("table", (["metric", "definition"], [[k, v] for k, v in definitions.items()]))]
 
 
 def to_markdown(items: list[tuple[str, Any]]) -> str:
@@ -305,10 +336,12 @@ def to_html(items: list[tuple[str, Any]], title: str) -> str:
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
 
 
-def render_report(run_dir: str | Path) -> dict[str, str]:
-    """Write ``report.md``, ``report.html`` and ``plots/*.png`` for a run folder; returns their paths."""
+def render_report(run_dir: str | Path, summary: dict[str, Any]) -> dict[str, str]:
+    """Write ``report.md``, ``report.html`` and ``plots/*.png`` for a run folder and its summary; returns their paths.
+
+    Called through ``run_folder`` (``finish``, ``redraw``), which owns reading and writing ``summary.json``.
+    """
     run_dir = Path(run_dir)
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     paths = _plots(run_dir, summary) if summary["levels"] else {}
     items = _sections(summary)
     scaling_path = run_dir / "scaling.json"

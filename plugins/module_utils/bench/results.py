@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from .client import RequestRecord
-from .metrics import llmperf_individual, llmperf_summary
 
 CSV_FIELDS = ("request_id", "index", "warmup", "start_s", "scheduled_lag_s", "ttft_s", "itl_s", "e2e_s",
               "input_tokens", "output_tokens", "token_source", "content_chunks", "max_chunk_gap_s", "http_status",
@@ -24,31 +19,6 @@ LEVEL_CSV_FIELDS = ("level", "mode", "concurrency", "rate_rps", "completed", "er
                     "ttft_p50_s", "ttft_p95_s", "connect_p50_s", "new_connections", "output_token_per_s",
                     "slo_met", "prompt_cache_share", "shared_prefix_share", "cache_prompt_tokens",
                     "cache_cached_tokens", "cache_above_shared_prefix")
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` so readers see the old file or the whole new one, never a torn one."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | os.PathLike, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def records_csv(records: Sequence[RequestRecord], run_start: float) -> str:
@@ -115,17 +85,3 @@ def levels_csv(levels: Sequence[dict[str, Any]]) -> str:
 
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
-
-
-def write_llmperf_files(directory: str | os.PathLike, name: str, records: Sequence[RequestRecord], start: float,
-                        end: float, metadata: dict[str, Any], timestamp: int) -> dict[str, str]:
-    """``<name>_summary.json`` and ``<name>_individual_responses.json`` as LLMPerf writes them."""
-    counted = [r for r in records if not r.warmup and r.error_code != "interrupted"]
-    individual = [llmperf_individual(r, start) for r in sorted(counted, key=lambda rec: rec.start)]
-    summary = llmperf_summary(individual, start, end, f"{name}_summary", metadata, timestamp)
-    base = Path(directory)
-    paths = {"summary": str(base / f"{name}_summary.json"),
-             "individual_responses": str(base / f"{name}_individual_responses.json")}
-    atomic_write_json(paths["summary"], summary)
-    atomic_write_json(paths["individual_responses"], individual)
-    return paths

@@ -85,6 +85,16 @@ def is_ocid(value: Any, resource_type: str | Iterable[str] | None = None) -> boo
     return match.group(1) in allowed
 
 
+def ocid_problems(label: str, value: Any, resource_type: str | Iterable[str]) -> list[str]:
+    """The one wording of a malformed OCID: one line per item of ``value`` (a value or a list; None is unset)
+    that is not an OCID of ``resource_type`` (one type or several), e.g.
+    ``cluster_id must be an OCID of type cluster, got 'x'``."""
+    expected = resource_type if isinstance(resource_type, str) else " or ".join(resource_type)
+    return [f"{label} must be an OCID of type {expected}, got '{item}'"
+            for item in (value if isinstance(value, list) else [value])
+            if item is not None and not is_ocid(item, resource_type)]
+
+
 def model_to_dict(value: Any) -> Any:
     """An SDK model (or list of them) as plain snake_case data; datetimes become ISO strings."""
     if value is None:

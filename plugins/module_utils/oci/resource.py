@@ -20,8 +20,8 @@ from typing import Any
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
     OCIModule,
     is_conflict,
-    is_ocid,
     model_to_dict,
+    ocid_problems,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import (
     DEFAULT_EXACT_FIELDS,
@@ -42,6 +42,27 @@ GONE_STATES = frozenset({"DELETED", "DELETING"})
 BUSY_STATES = frozenset({"CREATING", "UPDATING"})
 #: writes retried after a 409 on a busy resource, each after waiting for it to settle
 CONFLICT_RETRIES = 3
+
+
+class ResourceError(Exception):
+    """An operation on a resource cannot go on: ``msg`` is the sentence the task fails with (naming the resource
+    and the cause), ``result`` the keys returned beside it. Raised by the lifecycle and its hooks;
+    ``run_resource`` fails the task once, so the lifecycle runs (and is tested) without an AnsibleModule failing."""
+
+    def __init__(self, msg: str, **result: Any) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.result = result
+
+
+class OCIOperationError(ResourceError):
+    """An OCI API call failed: ``sentence`` says what was attempted, ``error`` is the SDK's (or the retry
+    helper's) error; the module words its cause without secrets (``OCIModule.fail_oci``)."""
+
+    def __init__(self, sentence: str, error: Exception, **result: Any) -> None:
+        super().__init__(sentence, **result)
+        self.sentence = sentence
+        self.error = error
 
 
 class DuplicateResources(ValueError):
@@ -154,9 +175,9 @@ class OCIResource:
         """Fail, before any write, when an option that only creation needs (``required_to_create``) is missing."""
         missing = [option for option, field in self.required_to_create if not _dig(desired, field)]
         if missing:
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: {' and '.join(missing)} "
-                                      f"{'is' if len(missing) == 1 else 'are'} required to create "
-                                      f"a {self.kind.removeprefix('API ')}.")
+            raise ResourceError(f"Cannot create {self.describe()}: {' and '.join(missing)} "
+                                f"{'is' if len(missing) == 1 else 'are'} required to create "
+                                f"a {self.kind.removeprefix('API ')}.")
 
     def tags(self) -> dict[str, Any]:
         """The tag options (identity_spec()) as request fields."""
@@ -187,21 +208,22 @@ class OCIResource:
                 first_poll_s=self.params.get("wait_sleep") or 2.0,
             )
         except WorkRequestFailed as error:
-            self.module.fail_json(
-                msg=f"Work request {work_request_id} to {action} {self.describe(resource)} failed: "
-                    f"{str(error).rstrip('.')}.",
+            raise ResourceError(
+                f"Work request {work_request_id} to {action} {self.describe(resource)} failed: "
+                f"{str(error).rstrip('.')}.",
                 work_request_id=work_request_id, work_request_errors=error.errors,
-            )
+            ) from error
         except WorkRequestTimeout as error:
-            self.module.fail_json(
-                msg=f"Timed out after {self.params['wait_timeout']}s waiting to {action} {self.describe(resource)}: "
-                    f"work request {work_request_id} was last seen {error.last_state}.",
+            raise ResourceError(
+                f"Timed out after {self.params['wait_timeout']}s waiting to {action} {self.describe(resource)}: "
+                f"work request {work_request_id} was last seen {error.last_state}.",
                 work_request_id=work_request_id, last_state=error.last_state,
-            )
+            ) from error
+        except ResourceError:
+            raise
         except Exception as error:  # API errors while polling are reported with the resource named
-            self.module.fail_oci(f"Cannot poll work request {work_request_id} to {action} {self.describe(resource)}",
-                                 error)
-        return {}
+            raise OCIOperationError(
+                f"Cannot poll work request {work_request_id} to {action} {self.describe(resource)}", error) from error
 
     def _created_id(self, work_request: dict[str, Any]) -> str | None:
         # A work request lists every entity it touched (the parent cluster, nodes...): keep only our kind, as
@@ -215,11 +237,12 @@ class OCIResource:
     def _guard(self, action: str, resource: dict[str, Any] | None, call: Any, *args: Any) -> Any:
         try:
             return call(*args)
+        except ResourceError:
+            raise
         except DuplicateResources as error:
-            self.module.fail_json(msg=f"Cannot {action} {self.describe(resource)}: {error}.")
+            raise ResourceError(f"Cannot {action} {self.describe(resource)}: {error}.") from error
         except Exception as error:  # one sentence naming the action, the resource and the cause
-            self.module.fail_oci(f"Cannot {action} {self.describe(resource)}", error)
-        return None
+            raise OCIOperationError(f"Cannot {action} {self.describe(resource)}", error) from error
 
     def _write(self, action: str, resource: dict[str, Any], call: Any, *args: Any) -> Any:
         """An update or delete of ``resource``; a 409 while it is busy waits for it to settle, then retries.
@@ -251,10 +274,10 @@ class OCIResource:
             busy = True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.module.fail_json(
-                    msg=f"Cannot {action} {self.describe(resource)}: OCI answered 409 Conflict and the resource "
-                        f"stayed {state} for {self.params.get('wait_timeout')}s (wait_timeout); another operation "
-                        "on it is still running.",
+                raise ResourceError(
+                    f"Cannot {action} {self.describe(resource)}: OCI answered 409 Conflict and the resource "
+                    f"stayed {state} for {self.params.get('wait_timeout')}s (wait_timeout); another operation "
+                    "on it is still running.",
                     lifecycle_state=state)
             time.sleep(min(next(intervals), remaining))
 
@@ -287,10 +310,10 @@ class OCIResource:
         result = {"changed": True, "diff": diff_of(desired, comparable, fields, self.exact_fields)}
         blocked = self.immutable_changes(desired, comparable, fields)
         if blocked and not self.params.get(self.replace_option):
-            self.module.fail_json(
-                msg=f"Cannot change {', '.join(blocked)} of {self.describe(current)} in place: OCI does not "
-                    f"update {'it' if len(blocked) == 1 else 'them'}; set {self.replace_option}=true to delete "
-                    "and recreate it, or keep the current value.",
+            raise ResourceError(
+                f"Cannot change {', '.join(blocked)} of {self.describe(current)} in place: OCI does not "
+                f"update {'it' if len(blocked) == 1 else 'them'}; set {self.replace_option}=true to delete "
+                "and recreate it, or keep the current value.",
                 immutable_fields=blocked, diff=result["diff"],
             )
         if self.module.check_mode:
@@ -334,9 +357,18 @@ def _raise(error: Exception) -> None:
 
 
 def run_resource(resource: OCIResource, state: str | None = None) -> None:
-    """Ensure ``state`` (default: the ``state`` option) and exit the module with the result."""
+    """Ensure ``state`` (default: the ``state`` option) and exit the module with the result.
+
+    The one place a resource operation fails the task: an OCIOperationError with its cause worded by
+    ``fail_oci``, any other ResourceError with its sentence.
+    """
     state = state or resource.params.get("state") or "present"
-    result = resource.ensure_present() if state == "present" else resource.ensure_absent()
+    try:
+        result = resource.ensure_present() if state == "present" else resource.ensure_absent()
+    except OCIOperationError as error:
+        resource.module.fail_oci(error.sentence, error.error, **error.result)
+    except ResourceError as error:
+        resource.module.fail_json(msg=error.msg, **error.result)
     if not resource.module._diff:
         result.pop("diff", None)
     resource.module.exit_json(**result)
@@ -358,15 +390,8 @@ def identity_spec(name_aliases: Iterable[str] = ("display_name",)) -> dict[str, 
 
 def ocid_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:
     """Options (single values or lists) that are set but not OCIDs of their kind, found before any API call."""
-    errors = []
-    for option, kind in ocid_options.items():
-        value = params.get(option)
-        values = value if isinstance(value, list) else [value]
-        for item in values:
-            if item is not None and not is_ocid(item, kind):
-                expected = kind if isinstance(kind, str) else " or ".join(kind)
-                errors.append(f"{option} must be an OCID of type {expected}, got '{item}'")
-    return errors
+    return [problem for option, kind in ocid_options.items()
+            for problem in ocid_problems(option, params.get(option), kind)]
 
 
 def identity_errors(params: dict[str, Any], ocid_options: dict[str, str | tuple[str, ...]]) -> list[str]:

@@ -94,7 +94,7 @@ def test_delete_timeout_names_the_work_request(run_oci_module, oci_emulator, dep
     ({"name": "e", "quota": {"value": 0, "unit": "DAY"}}, "quota.value must be more than 0"),
     ({"name": "e", "quota": {"value": 5, "unit": "YEAR"}}, "unit"),
     ({"name": "e", "target_deployment_ids": ["ocid1.apigateway.oc1.iad.aaaaaaaagw"]},
-     "target_deployment_ids must hold API deployment OCIDs"),
+     "target_deployment_ids must be an OCID of type apideployment"),
 ])
 def test_bad_input_fails_before_any_call(run_oci_module, oci_emulator, entitlement, needle):
     result = run_oci_module("api_usage_plan", **plan_options("unused", entitlements=[entitlement]))

@@ -109,7 +109,7 @@ def test_unknown_cluster_is_a_clear_error(run_oci_module, oci_emulator):
 
 BAD_INPUT = [
     ({"cluster_id": "cluster-1"}, "cluster_id must be an OCID"),
-    ({"autoscaler_node_pools": [{"node_pool_id": "np-1", "min": 1, "max": 2}]}, "must be a node pool OCID"),
+    ({"autoscaler_node_pools": [{"node_pool_id": "np-1", "min": 1, "max": 2}]}, "OCID of type nodepool"),
     ({"autoscaler_node_pools": [{"node_pool_id": GPU_POOL, "min": -1, "max": 2}]}, "min must be 0 or more"),
     ({"autoscaler_node_pools": [{"node_pool_id": GPU_POOL, "min": 3, "max": 2}]}, "max must be at least min"),
     ({"autoscaler_node_pools": [{"node_pool_id": GPU_POOL, "min": 1, "max": 2}] * 2}, "twice"),
