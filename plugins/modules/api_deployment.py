@@ -264,6 +264,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import DEFAULT_EXACT_FIELDS, prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    ResourceError,
     identity_errors,
     identity_spec,
     model_fields,
@@ -442,8 +443,8 @@ class Deployment(ApiGatewayResource):
         gateway = read_parent(self, "create", "gateway_id", "API gateway", "GetGateway",
                               self.module.client(oci.apigateway.GatewayClient).get_gateway, self.params["gateway_id"])
         if gateway.lifecycle_state in ("DELETING", "DELETED", "FAILED"):
-            self.module.fail_json(msg=f"Cannot create {self.describe()}: the gateway gateway_id names is "
-                                      f"{gateway.lifecycle_state}.", lifecycle_state=gateway.lifecycle_state)
+            raise ResourceError(f"Cannot create {self.describe()}: the gateway gateway_id names is "
+                                f"{gateway.lifecycle_state}.", lifecycle_state=gateway.lifecycle_state)
 
     def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:
         predicted = super().predicted(desired)

@@ -120,7 +120,11 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.common import (
 from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine import (
     ContainerEngineResource,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import run_resource_module
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    OCIOperationError,
+    ResourceError,
+    run_resource_module,
+)
 
 if HAS_OCI:
     import oci
@@ -235,13 +239,13 @@ class ClusterAddon(ContainerEngineResource):
         try:
             offered = self.module.list_all(self.client.list_addon_options, version)
         except Exception as error:  # one sentence naming the read
-            self.module.fail_oci(f"Cannot create {self.describe()}: cannot list the add-on options of Kubernetes "
-                                 f"{version}", error)
+            raise OCIOperationError(f"Cannot create {self.describe()}: cannot list the add-on options of Kubernetes "
+                                    f"{version}", error) from error
         names = sorted({option["name"] for option in offered if option.get("lifecycle_state") != "DELETED"})
         if self.params["addon_name"] not in names:
-            self.module.fail_json(
-                msg=f"Cannot create {self.describe()}: addon_name {self.params['addon_name']} is not among the add-ons "
-                    f"OCI offers for Kubernetes {version} ({', '.join(names) or 'none listed'}).",
+            raise ResourceError(
+                f"Cannot create {self.describe()}: addon_name {self.params['addon_name']} is not among the add-ons "
+                f"OCI offers for Kubernetes {version} ({', '.join(names) or 'none listed'}).",
                 offered_addons=names)
 
     def predicted(self, desired: dict[str, Any]) -> dict[str, Any]:

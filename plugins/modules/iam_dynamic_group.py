@@ -62,6 +62,8 @@ from typing import Any
 from ansible_collections.llmops.oke.plugins.module_utils.oci.compare import prune_none
 from ansible_collections.llmops.oke.plugins.module_utils.oci.identity import IdentityResource, matching_rule_error
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    OCIOperationError,
+    ResourceError,
     identity_errors,
     identity_spec,
     run_resource_module,
@@ -99,15 +101,16 @@ class DynamicGroup(IdentityResource):
         try:
             domains = self.module.list_all(self.client.list_domains, self.params["compartment_id"])
         except Exception as error:  # one sentence naming the read
-            self.module.fail_oci(f"Cannot manage {self.describe()}: cannot list the tenancy's identity domains", error)
+            raise OCIOperationError(f"Cannot manage {self.describe()}: cannot list the tenancy's identity domains",
+                                    error) from error
         live = [domain for domain in domains if domain.get("lifecycle_state") != "DELETED"]
         if live:
             names = ", ".join(f"{domain.get('display_name')} ({domain.get('url')})" for domain in live)
-            self.module.fail_json(
-                msg=f"Cannot manage {self.describe()}: the tenancy has identity domains ({names}); their dynamic "
-                    "groups are managed through the Identity Domains API, which iam_dynamic_group does not manage. "
-                    "Create the group in the domain (console or OCI CLI 'oci identity-domains dynamic-resource-group "
-                    "create'), then write policies for it with llmops.oke.iam_policy.",
+            raise ResourceError(
+                f"Cannot manage {self.describe()}: the tenancy has identity domains ({names}); their dynamic "
+                "groups are managed through the Identity Domains API, which iam_dynamic_group does not manage. "
+                "Create the group in the domain (console or OCI CLI 'oci identity-domains dynamic-resource-group "
+                "create'), then write policies for it with llmops.oke.iam_policy.",
                 identity_domains=[domain.get("display_name") for domain in live])
 
     def desired(self) -> dict[str, Any]:

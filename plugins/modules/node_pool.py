@@ -233,6 +233,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.container_engine im
     newest_oke_image,
 )
 from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    ResourceError,
     find_unique,
     identity_spec,
     model_fields,
@@ -417,9 +418,9 @@ class NodePool(ContainerEngineResource):
         """Refuse, before any write, a shape the cluster's node pool options do not list (NodePoolOptions.shapes)."""
         offered = self._node_pool_options(action).get("shapes") or []
         if shape not in offered:
-            self.module.fail_json(
-                msg=f"Cannot {action} {self.describe()}: node_shape {shape} is not among the shapes OCI offers node "
-                    f"pools of cluster {self.params['cluster_id']} ({', '.join(offered) or 'none listed'}).",
+            raise ResourceError(
+                f"Cannot {action} {self.describe()}: node_shape {shape} is not among the shapes OCI offers node "
+                f"pools of cluster {self.params['cluster_id']} ({', '.join(offered) or 'none listed'}).",
                 offered_shapes=offered)
 
     def _image_source(self, shape: str, version: str, boot_volume: int | None,

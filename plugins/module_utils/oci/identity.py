@@ -9,7 +9,12 @@ import re
 from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.oci.common import HAS_OCI, build_model, model_to_dict
-from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import OCIResource, find_unique
+from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
+    OCIOperationError,
+    OCIResource,
+    ResourceError,
+    find_unique,
+)
 
 if HAS_OCI:
     import oci
@@ -77,8 +82,8 @@ class IdentityResource(OCIResource):
         config, signer = self.module.oci_config_and_signer()
         tenancy = config.get("tenancy") or getattr(signer, "tenancy_id", None)
         if not tenancy:
-            self.module.fail_json(msg=f"Cannot manage {self.describe()}: the tenancy OCID is not known from the "
-                                      "OCI configuration (set tenancy).")
+            raise ResourceError(f"Cannot manage {self.describe()}: the tenancy OCID is not known from the "
+                                "OCI configuration (set tenancy).")
         return tenancy
 
     def check_home_region(self) -> None:
@@ -91,13 +96,13 @@ class IdentityResource(OCIResource):
         try:
             subscriptions = self.module.list_all(self.client.list_region_subscriptions, self.tenancy_id())
         except Exception as error:  # one sentence naming the read
-            self.module.fail_oci(f"Cannot manage {self.describe()}: cannot read the tenancy's region subscriptions",
-                                 error)
+            raise OCIOperationError(f"Cannot manage {self.describe()}: cannot read the tenancy's region "
+                                    "subscriptions", error) from error
         home = next((item["region_name"] for item in subscriptions if item.get("is_home_region")), None)
         if home is not None and region != home:
-            self.module.fail_json(
-                msg=f"Cannot manage {self.describe()}: IAM writes go to the tenancy's home region {home}, but region "
-                    f"is {region}; set region (or OCI_REGION) to {home}.", home_region=home, region=region)
+            raise ResourceError(
+                f"Cannot manage {self.describe()}: IAM writes go to the tenancy's home region {home}, but region "
+                f"is {region}; set region (or OCI_REGION) to {home}.", home_region=home, region=region)
         self._home_checked = True
 
     def find(self) -> dict[str, Any] | None:

@@ -430,16 +430,14 @@ def read_parent(resource: OCIResource, action: str, option: str, noun: str, what
     """Read what a write of ``resource`` depends on (the parent ``option`` names) before any write: a 404 is refused
     naming the option (``<option> names no <noun> OCI knows``), other errors fail naming the read ``what``.
     Returns the SDK model."""
-    module = resource.module
     try:
-        return module.call(operation, *args, **kwargs).data
+        return resource.module.call(operation, *args, **kwargs).data
     except Exception as error:  # 404: the parent is missing; anything else: one sentence naming the read
         status, code = getattr(error, "status", None), getattr(error, "code", None)  # an oci ServiceError's
         if status == 404:
-            module.fail_json(msg=f"Cannot {action} {resource.describe()}: {option} names no {noun} OCI knows ({what} "
-                                 f"answered {status} {code}).", error={"status": status, "code": code})
-        module.fail_oci(f"Cannot {action} {resource.describe()}: cannot read {what}", error)
-    return None
+            raise ResourceError(f"Cannot {action} {resource.describe()}: {option} names no {noun} OCI knows ({what} "
+                                f"answered {status} {code}).", error={"status": status, "code": code}) from error
+        raise OCIOperationError(f"Cannot {action} {resource.describe()}: cannot read {what}", error) from error
 
 
 def fail_on_input_errors(module: OCIModule, what: str, errors: list[str]) -> None:
