@@ -61,12 +61,12 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.client import (  
 from ansible_collections.llmops.oke.plugins.module_utils.bench.load import LoadShape, run_level  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.bench.metrics import summarize  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.bench.prompts import PromptPool  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import ensure_model  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.llama_cpp_args import build_server_args  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import (  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import ensure_model  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import (  # noqa: E402
     cache_root,
     ensure_llama_server,
 )
+from ansible_collections.llmops.oke.plugins.module_utils.server.llama_cpp_args import build_server_args  # noqa: E402
 
 HOST = "127.0.0.1"
 BASE_PORT = 18190

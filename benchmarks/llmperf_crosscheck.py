@@ -55,8 +55,8 @@ class Server:
 
     def __init__(self, log_path: Path) -> None:
         sys.path.insert(0, str(REPO_ROOT / "build" / "collections"))
-        from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import ensure_model
-        from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import ensure_llama_server
+        from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import ensure_model
+        from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import ensure_llama_server
 
         self.binary = ensure_llama_server(CACHE)["path"]
         self.model = ensure_model(os.path.join(CACHE, "models"))["path"]

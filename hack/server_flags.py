@@ -32,8 +32,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "build" / "collections"))
 
-from ansible_collections.llmops.oke.plugins.module_utils import llama_server_build  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils.server_flags import llama_help_flags  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.local import llama_server_build  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.server.flags import llama_help_flags  # noqa: E402
 
 CACHE = Path(os.environ.get("LLMOPS_CACHE") or Path.home() / ".cache" / "llmops-oke")
 # Runs inside vLLM's virtualenv: build the parser `vllm serve` uses and print every option string it accepts.

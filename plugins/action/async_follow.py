@@ -11,7 +11,7 @@ import base64
 from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.progress_line import last_progress
-from ansible_collections.llmops.oke.plugins.module_utils.progress import describe_step
+from ansible_collections.llmops.oke.plugins.module_utils.local.progress import describe_step
 from ansible_collections.llmops.oke.plugins.plugin_utils.follow import FollowAction
 
 # What ansible-core's async_wrapper writes when a job outlives its async time limit, after a SIGKILL to the job's

@@ -37,7 +37,7 @@ from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils import drain  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.k8s import drain  # noqa: E402
 
 
 def drain_minimum_grace_s(delay_s: Any, drain_timeout_s: Any) -> int:

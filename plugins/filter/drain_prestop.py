@@ -53,7 +53,7 @@ from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils import drain  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.k8s import drain  # noqa: E402
 
 
 def drain_prestop(server: Any, port: Any, delay_s: Any, drain_timeout_s: Any, api_key_env: Any = "") -> str:

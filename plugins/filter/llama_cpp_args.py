@@ -41,7 +41,7 @@ from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils.llama_cpp_args import ServerArgsError, build_server_args  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.server.llama_cpp_args import ServerArgsError, build_server_args  # noqa: E402
 
 
 def llama_cpp_args(settings: dict[str, Any]) -> list[str]:

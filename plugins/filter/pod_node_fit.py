@@ -48,7 +48,7 @@ from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils import node_fit  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.k8s import node_fit  # noqa: E402
 
 
 def pod_node_fit(pod: Any, pool: Any) -> dict[str, Any]:

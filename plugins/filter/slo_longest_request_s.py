@@ -37,7 +37,7 @@ from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils import drain  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.k8s import drain  # noqa: E402
 
 
 def slo_longest_request_s(preset: Any, max_output_tokens: Any) -> int:

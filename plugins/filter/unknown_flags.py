@@ -42,7 +42,7 @@ from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils import server_flags  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.server import flags as server_flags  # noqa: E402
 
 
 def unknown_flags(arguments: Any, accepted: Any) -> list[str]:

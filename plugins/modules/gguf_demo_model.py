@@ -118,7 +118,7 @@ model:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import (
+from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import (
     GGUF_IMPORT_ERROR,
     HAS_GGUF,
     DemoModelError,

@@ -125,7 +125,7 @@ from pathlib import Path
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.fileio import write_if_changed
-from ansible_collections.llmops.oke.plugins.module_utils.helm_chart import (
+from ansible_collections.llmops.oke.plugins.module_utils.k8s.helm_chart import (
     HAS_HELM,
     HELM_IMPORT_ERROR,
     ChartError,

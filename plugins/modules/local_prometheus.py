@@ -149,7 +149,7 @@ alertmanager:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.observe_local import (
+from ansible_collections.llmops.oke.plugins.module_utils.local.observe import (
     LocalProcessError,
     alertmanager_enabled,
     ensure_alertmanager,

@@ -96,7 +96,7 @@ config_hash:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import LocalProcessError, ensure
+from ansible_collections.llmops.oke.plugins.module_utils.local.process import LocalProcessError, ensure
 
 
 def main():

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
-from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import ensure_model
-from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import ensure_llama_server
+from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import ensure_model
+from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import ensure_llama_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.llama_server]
 CACHE = os.environ.get("LLMOPS_CACHE") or os.path.expanduser("~/.cache/llmops-oke")

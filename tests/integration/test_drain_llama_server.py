@@ -33,9 +33,9 @@ import pytest
 from k8s_support import load_documents, render_playbook
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
-from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import ensure_model
-from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import ensure_llama_server
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import health_ok
+from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import ensure_model
+from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import ensure_llama_server
+from ansible_collections.llmops.oke.plugins.module_utils.local.process import health_ok
 
 pytestmark = [pytest.mark.slow, pytest.mark.llama_server]
 CACHE = os.environ.get("LLMOPS_CACHE") or os.path.expanduser("~/.cache/llmops-oke")

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import running_record, stop
+from ansible_collections.llmops.oke.plugins.module_utils.local.process import running_record, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300),
               pytest.mark.skipif(not shutil.which("prometheus") and not os.path.exists("/usr/bin/prometheus"),

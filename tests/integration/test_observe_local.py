@@ -31,7 +31,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.prom_sampler impo
     expand_metrics_query,
     observe,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import running_record, stop
+from ansible_collections.llmops.oke.plugins.module_utils.local.process import running_record, stop
 
 pytestmark = [pytest.mark.llama_server, pytest.mark.slow, pytest.mark.timeout(2400),
               pytest.mark.skipif(not shutil.which("prometheus") and not os.path.exists("/usr/bin/prometheus"),

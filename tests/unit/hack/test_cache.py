@@ -13,8 +13,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "hack"))
 import cache  # hack/ is not a package
 
-from ansible_collections.llmops.oke.plugins.module_utils import llama_server_build as build
 from ansible_collections.llmops.oke.plugins.module_utils.bench import llmperf_runner as llmperf
+from ansible_collections.llmops.oke.plugins.module_utils.local import llama_server_build as build
 
 REPO = Path(__file__).resolve().parents[3]
 

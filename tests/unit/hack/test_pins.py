@@ -22,7 +22,7 @@ def _run(capsys, *argv: str) -> tuple[int, list[dict]]:
 def test_every_chart_release_of_the_roles_has_a_pin_row() -> None:
     found = {(pin["role"], pin["chart"]) for pin in pins.chart_pins()}
     assert found == {("monitoring", "prometheus"), ("autoscaling", "prometheus-adapter"), ("autoscaling", "keda"),
-                     ("grafana", "grafana"), ("opencost", "opencost")}
+                     ("grafana", "grafana"), ("opencost", "opencost"), ("monitoring", "dcgm-exporter")}
     tasks = REPO_ROOT.glob("roles/*/tasks/*.yml")
     calls = sum(path.read_text().count("name: llmops.oke.helm_release") for path in tasks)
     assert calls == len(found)

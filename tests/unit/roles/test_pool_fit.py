@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.llmops.oke.plugins.module_utils import node_fit
+from ansible_collections.llmops.oke.plugins.module_utils.k8s import node_fit
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 INVENTORIES = sorted(p.name for p in (REPO_ROOT / "inventories").iterdir() if (p / "hosts.yml").exists())

@@ -133,7 +133,7 @@ def test_each_model_source_renders_valid_manifests(source: str, tmp_path: Path) 
     elif source.startswith("url"):
         assert args["--model"] == f"/cache/models/{SHA}" and "--revision" not in args
         (init,) = pod["initContainers"]
-        assert init["command"][:3] == ["python3", "-m", "llmops.model_fetch"] and SHA in init["command"]
+        assert init["command"][:3] == ["python3", "-m", "llmops.k8s.model_fetch"] and SHA in init["command"]
         env = {e["name"]: e for e in init["env"]}
         # The URL (a pre-authenticated request is a credential) comes from the Secret, never the manifest.
         assert env["LLMOPS_MODEL_URL"]["valueFrom"]["secretKeyRef"] == {"name": "model-par", "key": "url"}
@@ -142,8 +142,11 @@ def test_each_model_source_renders_valid_manifests(source: str, tmp_path: Path) 
         assert volumes["model-fetch"]["configMap"]["name"] == config_map["metadata"]["name"] == "vllm-model-fetch"
         # The init container runs the collection's own code, byte for byte.
         module_utils = Path(__file__).resolve().parents[3] / "plugins" / "module_utils"
-        for name in ("model_fetch.py", "llama_server_build.py", "progress.py"):
-            assert config_map["data"][name] == (module_utils / name).read_text().rstrip("\n")
+        items = {item["key"]: item["path"] for item in volumes["model-fetch"]["configMap"]["items"]}
+        assert set(items.values()) >= {"k8s/model_fetch.py", "bench/fileio.py"}
+        for key, path in items.items():
+            expected = (module_utils / path).read_text().rstrip("\n") if path != "__init__.py" else ""
+            assert config_map["data"][key] == expected, path
         if source == "url":
             # Archive and unpacked folder side by side: 2 x 16 GiB + 1 GiB.
             assert requests["ephemeral-storage"] == "33Gi"
@@ -205,8 +208,10 @@ def test_the_rendered_init_container_fetches_the_model_once_from_a_loopback_serv
     root = tmp_path / "pod"
     code_dir = root / mounts["model-fetch"].lstrip("/")
     code_dir.mkdir(parents=True)
-    for name, text in config_map["data"].items():
-        (code_dir / name).write_text(text)
+    volume = next(v for v in pod["volumes"] if v["name"] == "model-fetch")
+    for item in volume["configMap"]["items"]:
+        (code_dir / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (code_dir / item["path"]).write_text(config_map["data"][item["key"]])
     cache = root / mounts["cache"].lstrip("/")
     env = {item["name"]: item.get("value") for item in init["env"]}
     command = [sys.executable if part == "python3" else (str(cache) if part == mounts["cache"] else part)

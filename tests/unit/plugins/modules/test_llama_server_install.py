@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import run_module
 
-from ansible_collections.llmops.oke.plugins.module_utils import llama_server_build as build
+from ansible_collections.llmops.oke.plugins.module_utils.local import llama_server_build as build
 
 
 def test_key_changes_with_version_digest_and_flags() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import run_module
 
-from ansible_collections.llmops.oke.plugins.module_utils import local_process
+from ansible_collections.llmops.oke.plugins.module_utils.local import process as local_process
 
 
 def _free_port() -> int:

@@ -37,7 +37,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.llmperf_runner im
     run_llmperf_engine,
     spm_tokenizer_json,
 )
-from ansible_collections.llmops.oke.plugins.module_utils.gguf_demo import build_vocab
+from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import build_vocab
 
 SPACE = "\u2581"
 

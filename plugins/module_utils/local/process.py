@@ -19,7 +19,7 @@ import time
 import urllib.error
 from typing import Any
 
-from .bench.fileio import atomic_write_text, http_get
+from ..bench.fileio import atomic_write_text, http_get
 
 
 class LocalProcessError(Exception):

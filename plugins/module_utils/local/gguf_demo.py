@@ -16,7 +16,7 @@ import os
 import tempfile
 from typing import Any
 
-from .bench.demo_vocab import DEFAULT_PARAMETERS, MIN_VOCAB_SIZE, DemoModelError, build_vocab
+from ..bench.demo_vocab import DEFAULT_PARAMETERS, MIN_VOCAB_SIZE, DemoModelError, build_vocab
 
 try:
     import gguf

@@ -2,13 +2,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Models arrive once: download a model archive, verify its sha256, unpack it into a shared cache.
 
-Plain Python, stdlib only (no Ansible imports): the vllm role runs it in the pod's init container (this file,
-``llama_server_build.py`` and ``progress.py`` mounted from a ConfigMap as the package ``llmops``, run as
-``python3 -m llmops.model_fetch``), and the tests run it on this machine against a loopback HTTP server.
+Plain Python, stdlib only (no Ansible imports): the vllm role runs it in the pod's init container (this file and
+``bench/fileio.py`` mounted from a ConfigMap at their paths in the collection, under the package ``llmops``, run as
+``python3 -m llmops.k8s.model_fetch``), and the tests run it on this machine against a loopback HTTP server.
 
 The archive (a ``.tar.gz`` of the model folder, e.g. an OCI Object Storage pre-authenticated request URL) is
-fetched by ``llama_server_build.fetch_verified`` (atomic download, sha256 checked) and unpacked by its
-``_safe_extract`` (no member or link escapes) into ``<cache>/models/<sha256>``, renamed into place whole, with a
+fetched by ``bench.fileio.fetch_verified`` (atomic download, sha256 checked) and unpacked by its
+``safe_extract`` (no member or link escapes) into ``<cache>/models/<sha256>``, renamed into place whole, with a
 ``.complete`` marker. An exclusive lock on ``<cache>/.lock`` serialises pods sharing one cache (a File Storage
 PVC): the second one finds the marker and downloads nothing. The archive is removed once unpacked.
 """
@@ -25,7 +25,7 @@ import sys
 import tempfile
 from typing import Any
 
-from .llama_server_build import BuildError, _safe_extract, fetch_verified
+from ..bench.fileio import ArchiveError, DownloadError, fetch_verified, safe_extract
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MARKER = ".complete"
@@ -57,7 +57,7 @@ def ensure_model(url: str, sha256: str, cache_dir: str, timeout: float = 3600) -
             fetch_verified(url, sha256, archive, timeout)
             staging = tempfile.mkdtemp(dir=os.path.join(cache_dir, "models"), prefix=".unpack-")
             try:
-                _safe_extract(archive, staging)
+                safe_extract(archive, staging)
                 with open(os.path.join(staging, MARKER), "w", encoding="utf-8") as marker:
                     json.dump({"sha256": sha256}, marker)
                 if os.path.exists(target):  # a half-written folder of an interrupted run (no marker)
@@ -66,7 +66,7 @@ def ensure_model(url: str, sha256: str, cache_dir: str, timeout: float = 3600) -
             finally:
                 if os.path.exists(staging):
                     shutil.rmtree(staging)
-        except BuildError as error:
+        except (DownloadError, ArchiveError) as error:
             # fetch_verified's words name the digest mismatch; the URL (a pre-authenticated request is a
             # credential) is left out of what the pod logs.
             raise ModelFetchError(str(error).replace(url, "<model URL>")) from error

@@ -1,4 +1,4 @@
-"""The preStop drain script (module_utils/drain.py) run by a real /bin/sh against a /metrics endpoint whose
+"""The preStop drain script (module_utils/k8s/drain.py) run by a real /bin/sh against a /metrics endpoint whose
 in-flight gauges fall over time, in each server's exposition format. The real llama-server case is
 tests/integration/test_drain_llama_server.py; vLLM's live drain waits for its CPU runtime (issue 23)."""
 
@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from local_http import serving
 
-from ansible_collections.llmops.oke.plugins.module_utils import drain
+from ansible_collections.llmops.oke.plugins.module_utils.k8s import drain
 
 # The servers' own exposition: llama.cpp tools/server /metrics (plain gauges) and vLLM (labelled, floats).
 FORMATS = {

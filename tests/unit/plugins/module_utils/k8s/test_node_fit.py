@@ -1,5 +1,5 @@
 """node_fit: what one OKE node of a pool can give to pods, from Oracle's shape figures and OKE's documented
-reservations (the sources are cited in plugins/module_utils/node_fit.py), and how many of a pod fit."""
+reservations (the sources are cited in plugins/module_utils/k8s/node_fit.py), and how many of a pod fit."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils import node_fit
 from ansible_collections.llmops.oke.plugins.module_utils.bench.capacity import DEFAULT_PRICES
+from ansible_collections.llmops.oke.plugins.module_utils.k8s import node_fit
 
 VLLM_POD = {"cpu": 6, "memory_gib": 48, "gpus": 1, "tensor_parallel": 1}
 
@@ -91,7 +91,7 @@ def test_an_unknown_shape_names_the_variable() -> None:
 
 def test_the_nodes_reserve_what_the_fit_check_takes_off() -> None:
     """The provision stage's node bootstrap passes Oracle's recommended reservations to the kubelet."""
-    role = Path(__file__).resolve().parents[4] / "roles" / "oke_node_pools"
+    role = Path(__file__).resolve().parents[5] / "roles" / "oke_node_pools"
     template = (role / "templates" / "taint-user-data.sh.j2").read_text()
     kube = re.search(r"--kube-reserved=cpu=(\d+)m,memory=(\d+)Gi", template)
     system = re.search(r"--system-reserved=cpu=(\d+)m,memory=(\d+)Mi", template)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils.server_flags import (
+from ansible_collections.llmops.oke.plugins.module_utils.server.flags import (
     flag_of,
     llama_help_flags,
     parse_flag_list,

@@ -6,7 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.llmops.oke.plugins.filter.llama_cpp_args import FilterModule
-from ansible_collections.llmops.oke.plugins.module_utils.llama_cpp_args import ServerArgsError, build_server_args
+from ansible_collections.llmops.oke.plugins.module_utils.server.llama_cpp_args import ServerArgsError, build_server_args
 
 
 def _pairs(args: list[str]) -> dict[str, str]:

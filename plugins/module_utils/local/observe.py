@@ -24,8 +24,8 @@ try:
 except ImportError:  # PyYAML ships with ansible-core on the controller; ansible-test's import sanity runs bare
     yaml = None
 
-from .bench.fileio import http_get, write_if_changed
-from .local_process import LocalProcessError, ensure, health_ok, log_tail
+from ..bench.fileio import http_get, write_if_changed
+from .process import LocalProcessError, ensure, health_ok, log_tail
 
 # Rule files of the chart's serverFiles that hold rule groups (the chart also ships prometheus.yml there).
 RULE_FILES = ("recording_rules.yml", "alerting_rules.yml", "rules", "alerts")
@@ -232,7 +232,7 @@ def _check_alertmanager_ours(url: str, config: dict[str, Any], pidfile: str, log
                              grace_s: float = 10) -> None:
     """Fail when the Alertmanager answering url is not the one just started: its status (the loaded
     configuration, as Alertmanager re-serialises it) must route to our receivers and our process must live."""
-    from .local_process import running_record
+    from .process import running_record
 
     status = _get_json(f"{url}/api/v2/status") or {}
     try:
@@ -261,7 +261,7 @@ def _check_ours(url: str, data_dir: str, pidfile: str, logfile: str, grace_s: fl
 
     The new process then exits on its failed bind; wait for that and report its own error line.
     """
-    from .local_process import running_record
+    from .process import running_record
 
     flags = _get_json(f"{url}/api/v1/status/flags")
     tsdb = (flags or {}).get("data", {}).get("storage.tsdb.path")

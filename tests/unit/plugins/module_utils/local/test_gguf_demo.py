@@ -8,7 +8,7 @@ from pathlib import Path
 import gguf
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils import gguf_demo
+from ansible_collections.llmops.oke.plugins.module_utils.local import gguf_demo
 
 TINY = {"vocab_size": 1024, "embedding_length": 64, "block_count": 2, "feed_forward_length": 128,
         "head_count": 4, "head_count_kv": 2, "context_length": 512}

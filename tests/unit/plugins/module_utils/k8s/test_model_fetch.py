@@ -1,7 +1,8 @@
-"""Models arrive once: plugins/module_utils/model_fetch.py run as the vllm init container runs it.
+"""Models arrive once: plugins/module_utils/k8s/model_fetch.py run as the vllm init container runs it.
 
-The package the role mounts from its ConfigMap (model_fetch.py, llama_server_build.py, progress.py as ``llmops``)
-is copied into a temporary folder and run with ``python3 -m llmops.model_fetch`` against a loopback HTTP server
+The package the role mounts from its ConfigMap (the files roles/vllm/vars/main.yml lists, at their module_utils paths
+under ``llmops``) is copied into a temporary folder and run with ``python3 -m llmops.k8s.model_fetch`` against a
+loopback HTTP server
 serving a model archive: the sha256 is checked, two pods sharing one cache download it once, a wrong digest or an
 archive whose member escapes the cache is refused with nothing left behind.
 """
@@ -21,11 +22,13 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+import yaml
 from local_http import serving
 
-MODULE_UTILS = Path(__file__).resolve().parents[4] / "plugins" / "module_utils"
-# What roles/vllm/templates/model-fetch-configmap.yaml.j2 mounts: the same three files.
-PACKAGE_FILES = ("model_fetch.py", "llama_server_build.py", "progress.py")
+REPO = Path(__file__).resolve().parents[5]
+MODULE_UTILS = REPO / "plugins" / "module_utils"
+# What roles/vllm/templates/model-fetch-configmap.yaml.j2 mounts, at the same paths.
+PACKAGE_FILES = yaml.safe_load((REPO / "roles" / "vllm" / "vars" / "main.yml").read_text())["__vllm_model_fetch_files"]
 
 
 def _archive(members: dict[str, bytes]) -> bytes:
@@ -73,6 +76,7 @@ def package(tmp_path: Path) -> Path:
     (root / "llmops").mkdir(parents=True)
     (root / "llmops" / "__init__.py").write_text("")
     for name in PACKAGE_FILES:
+        (root / "llmops" / name).parent.mkdir(exist_ok=True)
         shutil.copy(MODULE_UTILS / name, root / "llmops" / name)
     return root
 
@@ -88,7 +92,8 @@ def objects():
 
 def _fetch(package: Path, url: str, sha256: str, cache: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(package), "LLMOPS_MODEL_URL": url}
-    return subprocess.Popen([sys.executable, "-m", "llmops.model_fetch", "--sha256", sha256, "--cache-dir", str(cache)],
+    command = [sys.executable, "-m", "llmops.k8s.model_fetch", "--sha256", sha256, "--cache-dir", str(cache)]
+    return subprocess.Popen(command,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .bench.fileio import cache_root
+from ..bench.fileio import cache_root
 
 try:
     import yaml

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from chart_mirror import MIRROR, mirror_url, serve
 
-from ansible_collections.llmops.oke.plugins.module_utils.helm_chart import (
+from ansible_collections.llmops.oke.plugins.module_utils.k8s.helm_chart import (
     ChartError,
     pull_chart,
     render_chart,

@@ -13,7 +13,7 @@ import os
 import time
 from typing import Any
 
-from .bench.fileio import atomic_write_text
+from ..bench.fileio import atomic_write_text
 
 
 class ProgressFile:
