@@ -156,53 +156,57 @@ from ansible_collections.llmops.oke.plugins.module_utils.local.observe import (
     ensure_prometheus,
 )
 
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", choices=["started", "stopped"], default="started"),
+    values=dict(type="dict"),
+    pods=dict(type="list", elements="dict", default=[]),
+    run_dir=dict(type="path", required=True),
+    name=dict(type="str", default="prometheus"),
+    binary=dict(type="path", default="/usr/bin/prometheus"),
+    listen_address=dict(type="str", default="127.0.0.1:9090"),
+    retention=dict(type="str", default="1d"),
+    scrape_interval=dict(type="str"),
+    evaluation_interval=dict(type="str"),
+    health_timeout=dict(type="int", default=60),
+    stop_timeout=dict(type="int", default=30),
+    alertmanager_listen_address=dict(type="str"),
+    alertmanager_binary=dict(type="path", default="/usr/bin/prometheus-alertmanager"),
+)
+
+
+def ensure_alerting(module, values, run_alertmanager):
+    """Start (or stop) the Alertmanager beside Prometheus; fails the task naming it and the cause."""
+    params = module.params
+    alertmanager_name = params["name"] + "-alertmanager"
+    where = params["alertmanager_listen_address"] or "(none)"
+    try:
+        if run_alertmanager:
+            # Started first: Prometheus then finds its Alertmanager from its first rule evaluation.
+            return ensure_alertmanager("started", params["alertmanager_binary"], values, params["run_dir"],
+                                       alertmanager_name, params["alertmanager_listen_address"],
+                                       params["health_timeout"], params["stop_timeout"], module.check_mode)
+        return ensure_alertmanager("stopped", params["alertmanager_binary"], values, params["run_dir"],
+                                   alertmanager_name, where, stop_timeout=params["stop_timeout"],
+                                   check_mode=module.check_mode)
+    except (LocalProcessError, ValueError) as error:
+        module.fail_json(msg=f"local_prometheus: Alertmanager {alertmanager_name} at {where}: {error}")
+    except OSError as error:
+        module.fail_json(msg="local_prometheus: Alertmanager {}: cannot write its files in {}: {}".format(
+            alertmanager_name, params["run_dir"], error))
+
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["started", "stopped"], default="started"),
-            values=dict(type="dict"),
-            pods=dict(type="list", elements="dict", default=[]),
-            run_dir=dict(type="path", required=True),
-            name=dict(type="str", default="prometheus"),
-            binary=dict(type="path", default="/usr/bin/prometheus"),
-            listen_address=dict(type="str", default="127.0.0.1:9090"),
-            retention=dict(type="str", default="1d"),
-            scrape_interval=dict(type="str"),
-            evaluation_interval=dict(type="str"),
-            health_timeout=dict(type="int", default=60),
-            stop_timeout=dict(type="int", default=30),
-            alertmanager_listen_address=dict(type="str"),
-            alertmanager_binary=dict(type="path", default="/usr/bin/prometheus-alertmanager"),
-        ),
-        required_if=[("state", "started", ("values",))],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=[("state", "started", ("values",))],
+                           supports_check_mode=True)
     params = module.params
     for index, pod in enumerate(params["pods"]):
         missing = [key for key in ("address", "namespace", "pod") if not pod.get(key)]
         if missing:
             module.fail_json(msg="local_prometheus: pods[{}] lacks {}".format(index, ", ".join(missing)))
     values = params["values"] or {}
-    alertmanager_name = params["name"] + "-alertmanager"
     run_alertmanager = (params["state"] == "started" and bool(params["alertmanager_listen_address"])
                         and alertmanager_enabled(values))
-    where = params["alertmanager_listen_address"] or "(none)"
-    try:
-        if run_alertmanager:
-            # Started first: Prometheus then finds its Alertmanager from its first rule evaluation.
-            alerting = ensure_alertmanager("started", params["alertmanager_binary"], values, params["run_dir"],
-                                           alertmanager_name, params["alertmanager_listen_address"],
-                                           params["health_timeout"], params["stop_timeout"], module.check_mode)
-        else:
-            alerting = ensure_alertmanager("stopped", params["alertmanager_binary"], values, params["run_dir"],
-                                           alertmanager_name, where, stop_timeout=params["stop_timeout"],
-                                           check_mode=module.check_mode)
-    except (LocalProcessError, ValueError) as error:
-        module.fail_json(msg=f"local_prometheus: Alertmanager {alertmanager_name} at {where}: {error}")
-    except OSError as error:
-        module.fail_json(msg="local_prometheus: Alertmanager {}: cannot write its files in {}: {}".format(
-            alertmanager_name, params["run_dir"], error))
+    alerting = ensure_alerting(module, values, run_alertmanager)
     try:
         result = ensure_prometheus(params["state"], params["binary"], values, params["pods"],
                                    params["run_dir"], params["name"], params["listen_address"], params["retention"],
