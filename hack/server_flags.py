@@ -42,7 +42,10 @@ CACHE = Path(os.environ.get("LLMOPS_CACHE") or Path.home() / ".cache" / "llmops-
 # Runs inside vLLM's virtualenv: build the parser `vllm serve` uses and print every option string it accepts.
 _VLLM_DUMP = r"""
 import json, sys
-from vllm.entrypoints.common.cli_args import make_arg_parser
+try:
+    from vllm.entrypoints.common.cli_args import make_arg_parser
+except ImportError:  # vLLM 0.32 keeps it with the launchers
+    from vllm.entrypoints.launchers.cli_args import make_arg_parser
 from vllm.utils.argparse_utils import FlexibleArgumentParser
 parser = make_arg_parser(FlexibleArgumentParser(prog="vllm serve"))
 # Every spelling the parser resolves, hidden ones included (vLLM keeps --no-enable-x registered but out of help).

@@ -90,8 +90,9 @@ def _corpus(seed: int, words: int = 60000) -> list[str]:
     rng = random.Random(seed)
     syllables = ["ka", "lo", "mi", "ten", "ra", "su", "vo", "ne", "tar", "el", "on", "is", "an", "the", "re", "in",
                  "er", "at", "st", "ou", "ing", "ed", "and", "to", "of", "a", "que", "ry", "da", "ta"]
-    common = ("the a an of to and in is for on with as by at from this that what how why answer question context "
-              "document user assistant system you your please summarise explain retrieve passage").split()
+    common = ["the", "a", "an", "of", "to", "and", "in", "is", "for", "on", "with", "as", "by", "at", "from", "this",
+              "that", "what", "how", "why", "answer", "question", "context", "document", "user", "assistant", "system",
+              "you", "your", "please", "summarise", "explain", "retrieve", "passage"]
     lines, line = [], []
     for _ in range(words):
         word = rng.choice(common) if rng.random() < 0.3 else "".join(

@@ -98,7 +98,8 @@ def cpu_notes(settings: dict[str, Any]) -> list[str]:
         notes.append(f"gpu_memory_utilization={settings['gpu_memory_utilization']}: "
                      f"{CPU_MAPPING['gpu_memory_utilization'][0]}")
     if int(settings.get("tensor_parallel_size") or 1) > 1:
-        notes.append(f"tensor_parallel_size={settings['tensor_parallel_size']}: {CPU_MAPPING['tensor_parallel_size'][0]}")
+        notes.append(f"tensor_parallel_size={settings['tensor_parallel_size']}: "
+                     f"{CPU_MAPPING['tensor_parallel_size'][0]}")
     if str(settings.get("dtype")) in ("float16", "half"):
         notes.append(f"dtype={settings['dtype']}: {CPU_MAPPING['dtype'][0]}")
     return notes

