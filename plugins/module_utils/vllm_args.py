@@ -10,6 +10,7 @@ mapped for the settings given, and the role prints it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # setting -> (what the process runtime does, why). The role README's table is this one.
@@ -109,3 +110,26 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+_EXCEPTION_LINE = re.compile(
+    r"^(?:\([A-Za-z]+ pid=\d+\)\s*)?(?:ERROR \S+ \S+ \[[^\]]*\]\s*)?"
+    r"((?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)\b:?.*)$")
+
+
+def last_error_line(text: str) -> str:
+    """A server's own last error in a start failure's log tail: the last exception line (a traceback's end;
+    a wrapper that points at the "root cause above" yields to the cause), else the last line logged at ERROR,
+    else the last line."""
+    text = str(text)
+    if "\n=== " in text:  # local_process's log: only the last start counts
+        text = text.rsplit("\n=== ", 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    exceptions = [m.group(1) for m in map(_EXCEPTION_LINE.match, lines) if m]
+    causes = [line for line in exceptions if "root cause above" not in line]
+    if causes or exceptions:
+        return (causes or exceptions)[-1]
+    for line in reversed(lines):
+        if " ERROR " in line:
+            return line.split(" ERROR ", 1)[1]
+    return lines[-1] if lines else "no output"

@@ -168,3 +168,66 @@ def test_values_vllm_refuses_are_refused_before_the_start_with_its_message(role:
 def test_a_flag_this_vllm_lacks_is_refused_from_its_own_list(role: RolePlay) -> None:
     output = role.refused(vllm_extra_args=["--no-such-flag"])
     assert "vllm_extra_args: vLLM 0.32.0 does not accept --no-such-flag" in output
+
+
+def _model_copy(role: RolePlay, tmp_path: Path) -> Path:
+    command = json.loads((role.run_dir / "itest.pid").read_text())["command"]
+    source = Path(command[command.index("--model") + 1])
+    target = tmp_path / "model"
+    target.mkdir()
+    for item in source.iterdir():
+        (target / item.name).write_bytes(item.read_bytes())
+    return target
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_port_another_process_holds_is_refused_before_the_start(role: RolePlay, tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        output = role.refused(vllm_name="busy", vllm_port=port)
+    assert f"vllm_port={port}: 127.0.0.1:{port} is in use by another process" in output
+    assert not (role.run_dir / "busy.pid").exists()
+
+
+def test_a_model_folder_without_tokenizer_or_chat_template_is_refused(role: RolePlay, tmp_path: Path) -> None:
+    model = _model_copy(role, tmp_path)
+    (model / "tokenizer.json").unlink()
+    config = json.loads((model / "tokenizer_config.json").read_text())
+    config.pop("chat_template")
+    (model / "tokenizer_config.json").write_text(json.dumps(config))
+    output = role.refused(vllm_name="notok", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    assert f"vllm_process_model_path={model}: missing tokenizer.json" in output
+    (model / "tokenizer.json").write_text("{}")
+    output = role.refused(vllm_name="notok", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    assert "missing a chat template" in output
+
+
+def test_a_server_dying_during_its_start_says_vllms_own_error_and_leaves_nothing(role: RolePlay,
+                                                                                tmp_path: Path) -> None:
+    model = _model_copy(role, tmp_path)
+    (model / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not a header}  ")
+    output = role.refused(vllm_name="dies", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    message = re.search(r"vllm: the server did not start: (.*)", output)
+    assert message, output[-3000:]
+    assert "Error" in message.group(1) and "root cause above" not in message.group(1)
+    assert not (role.run_dir / "dies.pid").exists()
+    assert _processes_naming(str(model)) == [], "no vLLM process of the failed start is left"
+
+
+def test_an_unreachable_wheel_source_fails_naming_it(role: RolePlay, tmp_path: Path) -> None:
+    output = role.refused(vllm_name="nowheel", vllm_port=_free_port(), vllm_cpu_wheel_sha256="0" * 64,
+                          vllm_cpu_wheel_url=f"file://{tmp_path}/missing.whl")
+    assert f"wheel from file://{tmp_path}/missing.whl" in output
