@@ -142,7 +142,7 @@ def test_rerun_is_idempotent(role: RolePlay) -> None:
 
 def test_a_spelling_vllm_accepts_passes_its_own_check(role: RolePlay) -> None:
     # Check mode: vLLM's own check runs, the running server is left alone.
-    changed, output = role("--check", vllm_extra_args=["--max_num_batched_tokens=4096"])
+    _changed, output = role("--check", vllm_extra_args=["--max_num_batched_tokens=4096"])
     assert "vLLM refuses" not in output and role.pid
 
 
