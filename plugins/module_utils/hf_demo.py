@@ -94,9 +94,9 @@ def _corpus(seed: int, words: int = 60000) -> list[str]:
               "that", "what", "how", "why", "answer", "question", "context", "document", "user", "assistant", "system",
               "you", "your", "please", "summarise", "explain", "retrieve", "passage"]
     lines, line = [], []
-    for _ in range(words):
+    for _word in range(words):
         word = rng.choice(common) if rng.random() < 0.3 else "".join(
-            rng.choice(syllables) for _ in range(rng.randint(1, 3)))
+            rng.choice(syllables) for _syllable in range(rng.randint(1, 3)))
         line.append(word.capitalize() if not line else word)
         if len(line) >= rng.randint(6, 16):
             lines.append(" ".join(line) + rng.choice([".", ".", "?", ",", ":"]))
@@ -205,4 +205,4 @@ def ensure_model(python: str, dest_dir: str, overrides: dict[str, Any] | None = 
 
 
 if __name__ == "__main__":
-    print(json.dumps(generate(sys.argv[1], json.loads(sys.argv[2]))))
+    sys.stdout.write(json.dumps(generate(sys.argv[1], json.loads(sys.argv[2]))) + "\n")

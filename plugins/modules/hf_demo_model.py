@@ -104,7 +104,8 @@ from ansible_collections.llmops.oke.plugins.module_utils.hf_demo import DEFAULTS
 
 
 def main():
-    spec = {name: dict(type="int", default=value) for name, value in DEFAULTS.items()}
+    # no_log=False: num_key_value_heads is a model size, not a secret.
+    spec = {name: dict(type="int", default=value, no_log=False) for name, value in DEFAULTS.items()}
     module = AnsibleModule(
         argument_spec=dict(python=dict(type="path", required=True), dest_dir=dict(type="path", required=True),
                            **spec),
