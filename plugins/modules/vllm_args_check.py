@@ -78,7 +78,7 @@ def main():
     )
     try:
         verdict = check_args(module.params["python"], module.params["args"], module.params["timeout"],
-                              memo_dir=module.params["memo_dir"])
+                             memo_dir=module.params["memo_dir"])
     except (CheckError, OSError) as error:
         module.fail_json(msg=f"vllm_args_check: {error}")
     if not verdict["ok"]:

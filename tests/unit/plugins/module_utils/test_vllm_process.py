@@ -71,7 +71,8 @@ def _wheel(tmp_path: Path, requires: list[str]) -> str:
 
 def test_the_wheels_requirements_less_the_left_out_ones(tmp_path: Path) -> None:
     wheel = _wheel(tmp_path, ["regex", "torch==2.13.0+cpu; platform_machine == \"x86_64\"",
-                              "torch==2.13.0; platform_system == \"Darwin\"", "torchaudio; platform_machine != \"s390x\"",
+                              "torch==2.13.0; platform_system == \"Darwin\"",
+                              "torchaudio; platform_machine != \"s390x\"",
                               "torchvision", "torchcodec>=0.14", "Triton", "pandas; extra == \"bench\""])
     assert vllm_cpu_env.wheel_requirements(wheel) == ["regex", "torch==2.13.0+cpu"]
 
