@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT / "hack"))
 
 from server_flags import pinned_vllm_version  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils import vllm_cpu_env  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.bench import llmperf_runner as llmperf  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.local import llama_server_build as build  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.local import vllm_cpu_env  # noqa: E402
 
 # kinds listed but never removed: what a user's own choices made, and the local path's running state
 KEPT = {"models": "demo models, made from the shape a run asks for", "charts": "Helm's chart cache",

@@ -8,7 +8,7 @@ Run with the project's Python (.venv/bin/python):
   hack/server_flags.py vllm    vLLM's own `vllm serve` argument parser at the pinned version (the vllm_image tag)
                                -> roles/vllm/files/vllm-flags-<version>.txt
   hack/server_flags.py vllm-cpu the same parser in the vLLM CPU build the process runtime runs (vllm_cpu_version,
-                               its cached environment, module_utils/vllm_cpu_env.py)
+                               its cached environment, module_utils/local/vllm_cpu_env.py)
                                -> roles/vllm/files/vllm-flags-<vllm_cpu_version>.txt
 
 vLLM is not installed into the project's virtualenv (it pins torch and two hundred MB of kernels): its sdist is
@@ -35,9 +35,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "build" / "collections"))
 
-from ansible_collections.llmops.oke.plugins.module_utils.local import llama_server_build  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.local import llama_server_build, vllm_cpu_env  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.server.flags import llama_help_flags  # noqa: E402
-from ansible_collections.llmops.oke.plugins.module_utils import vllm_cpu_env  # noqa: E402
 
 CACHE = Path(os.environ.get("LLMOPS_CACHE") or Path.home() / ".cache" / "llmops-oke")
 # Runs inside vLLM's virtualenv: build the parser `vllm serve` uses and print every option string it accepts.

@@ -33,7 +33,7 @@ _value:
 
 import os  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils.hf_demo import missing_files  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.local.hf_demo import missing_files  # noqa: E402
 
 
 def hf_model_missing(path: str) -> list[str]:

@@ -30,7 +30,7 @@ _value:
   type: str
 """
 
-from ansible_collections.llmops.oke.plugins.module_utils.vllm_args import last_error_line  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.server.vllm_args import last_error_line  # noqa: E402
 
 
 def server_last_error(text: str) -> str:

@@ -39,7 +39,7 @@ from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils.vllm_args import VllmArgsError, cpu_notes, process_args  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.server.vllm_args import VllmArgsError, cpu_notes, process_args  # noqa: E402
 
 
 def vllm_process_plan(settings: dict[str, Any]) -> dict[str, list[str]]:

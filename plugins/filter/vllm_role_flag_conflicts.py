@@ -34,7 +34,7 @@ _value:
 
 from typing import Any  # noqa: E402
 
-from ansible_collections.llmops.oke.plugins.module_utils.vllm_args import role_flag_conflicts  # noqa: E402
+from ansible_collections.llmops.oke.plugins.module_utils.server.vllm_args import role_flag_conflicts  # noqa: E402
 
 
 def vllm_role_flag_conflicts(extra_args: Any) -> list[str]:

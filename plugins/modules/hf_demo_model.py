@@ -100,7 +100,7 @@ size_bytes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.hf_demo import DEFAULTS, DemoModelError, ensure_model
+from ansible_collections.llmops.oke.plugins.module_utils.local.hf_demo import DEFAULTS, DemoModelError, ensure_model
 
 
 def main():

@@ -62,7 +62,7 @@ checked:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.vllm_check import CheckError, check_args
+from ansible_collections.llmops.oke.plugins.module_utils.server.vllm_check import CheckError, check_args
 
 
 def main():

@@ -100,8 +100,8 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmops.oke.plugins.module_utils.llama_server_build import cache_root
-from ansible_collections.llmops.oke.plugins.module_utils.vllm_cpu_env import (
+from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import cache_root
+from ansible_collections.llmops.oke.plugins.module_utils.local.vllm_cpu_env import (
     EnvError,
     ensure_vllm_env,
     env_key,

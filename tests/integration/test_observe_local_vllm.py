@@ -24,7 +24,7 @@ import pytest
 from observe_support import ADAPTER_PLACEHOLDERS, known_metrics, metric_names, promql_expressions, rendered
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.prom_sampler import PrometheusClient, observe
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import running_record, stop
+from ansible_collections.llmops.oke.plugins.module_utils.local.process import running_record, stop
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(3600),
               pytest.mark.skipif(not shutil.which("prometheus") and not os.path.exists("/usr/bin/prometheus"),

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils.local_process import running_record
+from ansible_collections.llmops.oke.plugins.module_utils.local.process import running_record
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(3600)]
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils import hf_demo, vllm_args, vllm_cpu_env
+from ansible_collections.llmops.oke.plugins.module_utils.local import hf_demo, vllm_args, vllm_cpu_env
 
 RAG = {"model": "/m", "served_model_name": "llama-3.2-1b-instruct", "host": "127.0.0.1", "port": 8000,
        "dtype": "float16", "max_model_len": 2304, "max_num_seqs": 64, "enable_prefix_caching": True,
@@ -112,7 +112,7 @@ def test_demo_model_parameters_are_checked_and_keyed() -> None:
 
 
 def test_vllm_spellings_with_underscores_are_looked_up_dashed() -> None:
-    from ansible_collections.llmops.oke.plugins.module_utils.server_flags import unknown_flags
+    from ansible_collections.llmops.oke.plugins.module_utils.server.flags import unknown_flags
 
     accepted = ["--max-num-batched-tokens", "--enforce-eager"]
     assert unknown_flags(["--max_num_batched_tokens=4096"], accepted, underscores_as_dashes=True) == []

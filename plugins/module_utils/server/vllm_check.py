@@ -3,7 +3,7 @@
 """vLLM's own judgement of vLLM server arguments: its ``vllm serve`` parser and its engine config validation.
 
 Plain Python (no Ansible imports). ``check_args`` runs ``_CHECK`` with the interpreter of an environment where
-vLLM is installed (the process runtime's, module_utils/vllm_cpu_env.py): vLLM parses the arguments exactly as at
+vLLM is installed (the process runtime's, module_utils/local/vllm_cpu_env.py): vLLM parses the arguments exactly as at
 start, runs its own serve-argument checks, and builds the engine configuration (pydantic-validated: ranges such as
 ``max_num_seqs >= 1`` and ``0 < gpu_memory_utilization <= 1`` live there), without loading weights or serving.
 The answer is vLLM's own last error line.

