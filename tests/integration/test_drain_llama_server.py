@@ -184,8 +184,8 @@ def _rendered_prestop(port: int, tmp_path: Path) -> list[str]:
     return deployment["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
 
 
-def test_prestop_drain_then_sigterm_mid_level_loses_no_stream(two_pods: tuple[Server, Server],
-                                                                tmp_path: Path) -> None:
+def test_prestop_drain_then_sigterm_mid_level_loses_no_stream(
+        two_pods: tuple[Server, Server], tmp_path: Path) -> None:
     server_a, server_b = two_pods
     prestop = _rendered_prestop(server_a.port, tmp_path)
     front = Front([server_a.url, server_b.url])

@@ -47,8 +47,6 @@ COMMON_WORDS = (
 )
 
 
-
-
 class DemoModelError(ValueError):
     """Invalid parameters for the demo model."""
 

@@ -31,6 +31,7 @@ IN_FLIGHT_METRICS: dict[str, tuple[str, ...]] = {
 # Seconds between the preStop's return and the end of the grace period: the server's own stop after SIGTERM.
 STOP_MARGIN_S = 10
 
+
 class DrainError(ValueError):
     """Settings a drain cannot be built from."""
 

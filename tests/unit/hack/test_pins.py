@@ -55,7 +55,7 @@ def test_a_newer_release_in_the_repository_is_reported_behind(tmp_path: Path, ca
 
 
 def test_every_pin_has_a_row_in_every_mode(capsys) -> None:
-    _, offline = _run(capsys, "--chart-repo", mirror_url())
+    offline = _run(capsys, "--chart-repo", mirror_url())[1]
     variables = [row["variable"] for row in offline]
     expected = ([pin["variable"] for pin in pins.chart_pins()] + [pin["variable"] for pin in pins.image_pins()]
                 + list(pins.PYPI_PINS) + list(pins.IMAGE_ON_PYPI) + list(pins.GRAFANA_PLUGIN_PINS)
@@ -67,7 +67,7 @@ def test_every_pin_has_a_row_in_every_mode(capsys) -> None:
 
 
 def test_a_chart_age_is_its_release_not_the_mirror_packaging(capsys) -> None:
-    _, rows = _run(capsys, "--chart-repo", mirror_url())
+    rows = _run(capsys, "--chart-repo", mirror_url())[1]
     index = yaml.safe_load((MIRROR / "index.yaml").read_text())
     recorded = pins.recorded_releases()["charts"]
     now = pins.dt.datetime.now(pins.dt.UTC)
@@ -92,7 +92,7 @@ def test_image_tags_compare_within_their_own_pattern() -> None:
     newer, series = pins.same_pattern_newer("3.11.11-slim-bookworm", tags)
     assert newer == ["3.11.12-slim-bookworm", "3.14.2-slim-bookworm"]
     assert series == "3.11.12-slim-bookworm"
-    newer, _ = pins.same_pattern_newer("v0.34.0", ["v0.35.0", "0.36.0", "v0.34.1rc1", "latest", "v0.33.9", "v0.34.0"])
+    newer = pins.same_pattern_newer("v0.34.0", ["v0.35.0", "0.36.0", "v0.34.1rc1", "latest", "v0.33.9", "v0.34.0"])[0]
     assert newer == ["v0.35.0"]
     newer, series = pins.same_pattern_newer("server-b11434", ["server-b11500", "server-cuda-b11600", "b11700"])
     assert (newer, series) == (["server-b11500"], "server-b11500")

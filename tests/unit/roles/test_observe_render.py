@@ -135,8 +135,8 @@ AMTOOL = shutil.which("amtool") or "/usr/bin/amtool"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_alertmanager_is_deployed_with_the_receiver_and_amtool_accepts_its_config(variant: str,
-                                                                                   tmp_path: Path) -> None:
+def test_alertmanager_is_deployed_with_the_receiver_and_amtool_accepts_its_config(
+        variant: str, tmp_path: Path) -> None:
     documents = load_documents(rendered(variant) / "helm" / "prometheus.manifests.yaml")
     kinds = {(d["kind"], d["metadata"]["name"]) for d in documents}
     assert ("StatefulSet", "prometheus-alertmanager") in kinds

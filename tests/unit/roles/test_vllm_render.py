@@ -220,7 +220,7 @@ def test_the_rendered_init_container_fetches_the_model_once_from_a_loopback_serv
         run_env = {**os.environ, "PYTHONPATH": str(root / env["PYTHONPATH"].lstrip("/")),
                    "LLMOPS_MODEL_URL": f"{base}/p/token/n/ns/b/models/o/llama.tar.gz"}
         results = [subprocess.run(command, env=run_env, capture_output=True, text=True, timeout=120, check=False)
-                   for _ in range(2)]
+                   for _pod in range(2)]
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
     assert gets == ["/p/token/n/ns/b/models/o/llama.tar.gz"]
     # vLLM's --model names the folder the init container filled.

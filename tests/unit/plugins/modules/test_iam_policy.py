@@ -76,7 +76,7 @@ def test_the_emulator_refuses_iam_writes_outside_the_home_region(oci_emulator, o
     oci_emulator.home_region = "eu-frankfurt-1"
     config = oci.config.from_file(str(oci_test_identity.config_file))
     client = oci.identity.IdentityClient(config, service_endpoint=oci_emulator.endpoint,
-                                        retry_strategy=oci.retry.NoneRetryStrategy())
+                                         retry_strategy=oci.retry.NoneRetryStrategy())
     with pytest.raises(oci.exceptions.ServiceError) as refused:
         client.create_policy(CreatePolicyDetails(compartment_id=FIXTURE_COMPARTMENT_ID, name="x", description="x",
                                                  statements=[GRAFANA]))

@@ -400,8 +400,8 @@ MISSING_CLUSTER = "ocid1.cluster.oc1.iad.aaaaaaaanosuchcluster0001"
 
 
 @pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check_mode"])
-def test_a_shape_the_node_pool_options_do_not_list_is_refused_before_any_write(run_oci_module, oci_emulator,
-                                                                                check_mode):
+def test_a_shape_the_node_pool_options_do_not_list_is_refused_before_any_write(
+        run_oci_module, oci_emulator, check_mode):
     # GetNodePoolOptions lists the shapes OCI offers the cluster's node pools (NodePoolOptions.shapes).
     result = run_oci_module("node_pool", check_mode=check_mode, **gpu_pool(node_shape="VM.Nonsense.9"))
     assert result.get("failed") is True, result

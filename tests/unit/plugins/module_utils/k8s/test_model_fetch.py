@@ -100,7 +100,7 @@ def _fetch(package: Path, url: str, sha256: str, cache: Path) -> subprocess.Pope
 def test_two_pods_sharing_a_cache_download_the_model_once(package: Path, objects, tmp_path: Path) -> None:
     base, gets = objects
     cache = tmp_path / "cache"
-    first, second = (_fetch(package, f"{base}/p/secret-token/o/model.tar.gz", DIGEST, cache) for _ in range(2))
+    first, second = (_fetch(package, f"{base}/p/secret-token/o/model.tar.gz", DIGEST, cache) for _pod in range(2))
     results = []
     for process in (first, second):
         out, err = process.communicate(timeout=120)

@@ -53,17 +53,17 @@ def test_the_issue_misfit_is_refused_naming_both_variables() -> None:
 
 
 def test_a_whole_node_request_does_not_fit_because_of_the_reservations() -> None:
-    fit = node_fit.pod_node_fit({"cpu": 16, "memory_gib": 24}, {"shape": "VM.Standard.A1.Flex", "ocpus": 16,
-                                                                 "memory_gb": 64})
+    fit = node_fit.pod_node_fit({"cpu": 16, "memory_gib": 24},
+                                {"shape": "VM.Standard.A1.Flex", "ocpus": 16, "memory_gb": 64})
     assert not fit["fits"]
-    fit = node_fit.pod_node_fit({"cpu": 16, "memory_gib": 24}, {"shape": "VM.Standard.A1.Flex", "ocpus": 17,
-                                                                 "memory_gb": 64})
+    fit = node_fit.pod_node_fit({"cpu": 16, "memory_gib": 24},
+                                {"shape": "VM.Standard.A1.Flex", "ocpus": 17, "memory_gb": 64})
     assert fit["fits"] and fit["replicas_per_node"] == 1
 
 
 def test_memory_limits_the_replicas_too() -> None:
-    fit = node_fit.pod_node_fit({"cpu": 2, "memory_gib": 24}, {"shape": "VM.Standard.A1.Flex", "ocpus": 17,
-                                                                "memory_gb": 64})
+    fit = node_fit.pod_node_fit({"cpu": 2, "memory_gib": 24},
+                                {"shape": "VM.Standard.A1.Flex", "ocpus": 17, "memory_gb": 64})
     assert fit["replicas_per_node"] == 2  # CPU alone would allow 8
 
 

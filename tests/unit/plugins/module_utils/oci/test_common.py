@@ -157,7 +157,7 @@ def full_backlog_port():
     server.listen(0)
     port = server.getsockname()[1]
     fillers = []
-    for _ in range(4):  # backlog 0 still queues one connection; fill until a connect itself times out
+    for _attempt in range(4):  # backlog 0 still queues one connection; fill until a connect itself times out
         filler = socket.socket()
         filler.settimeout(0.5)
         try:
