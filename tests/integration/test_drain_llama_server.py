@@ -20,19 +20,15 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+from drain_support import Front, metric, stop_mid_level
 from k8s_support import load_documents, render_playbook
 
-from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
+from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig
 from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import ensure_model
 from ansible_collections.llmops.oke.plugins.module_utils.local.llama_server_build import ensure_llama_server
 from ansible_collections.llmops.oke.plugins.module_utils.local.process import health_ok
@@ -46,14 +42,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _metric(url: str, name: str) -> float:
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                return float(line.split()[-1])
-    raise AssertionError(f"{name} not in {url}/metrics")
 
 
 class Server:
@@ -84,72 +72,6 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(10)
         self.log.close()
-
-
-class Front:
-    """A round-robin reverse proxy over the ready 'pods' (the Service); remove() is the endpoint removal."""
-
-    def __init__(self, backends: list[str]) -> None:
-        self.backends = list(backends)
-        self.lock = threading.Lock()
-        self.turn = 0
-        self.routed: dict[str, int] = dict.fromkeys(backends, 0)
-        front = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-            def _proxy(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                backend = front.pick()
-                target = urllib.parse.urlsplit(backend)
-                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                upstream.request(self.command, self.path, body=body or None, headers=headers)
-                response = upstream.getresponse()
-                self.send_response(response.status)
-                for key, value in response.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Transfer-Encoding", "chunked")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                while True:
-                    chunk = response.read1(65536)
-                    if not chunk:
-                        break
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-                self.close_connection = True
-                upstream.close()
-
-            do_GET = _proxy
-            do_POST = _proxy
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def pick(self) -> str:
-        with self.lock:
-            backend = self.backends[self.turn % len(self.backends)]
-            self.turn += 1
-            self.routed[backend] += 1
-            return backend
-
-    def remove(self, backend: str) -> None:
-        with self.lock:
-            self.backends.remove(backend)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -195,43 +117,22 @@ def test_prestop_drain_then_sigterm_mid_level_loses_no_stream(
         "node_shape": "VM.Standard.A1.Flex", "ocpus": 2, "memory_gb": 8, "server_slots": SLOTS,
         "correctness_requests": 0, "determinism_prompts": 0, "report": False, "request_timeout_s": 300,
     })
-    outcome: dict[str, Any] = {}
-    bench = threading.Thread(target=lambda: outcome.update(summary=run_benchmark(config)), daemon=True)
-    try:
-        bench.start()
-        # mid-level: streams are decoding on A
-        deadline = time.monotonic() + 240
-        while _metric(server_a.url, "llamacpp:requests_processing") < 1:
-            assert bench.is_alive() and time.monotonic() < deadline, "no stream ever reached server A"
-            time.sleep(0.2)
-        time.sleep(1.0)
-        in_flight_at_stop = _metric(server_a.url, "llamacpp:requests_processing")
-        front.remove(server_a.url)                                      # 1. the endpoint removal
-        routed_to_a = front.routed[server_a.url]
-        started = time.monotonic()
-        hook = subprocess.run(prestop, capture_output=True, text=True, timeout=300, check=False)  # 2. preStop
-        drained_s = time.monotonic() - started
-        in_flight_after_hook = _metric(server_a.url, "llamacpp:requests_processing")
-        server_a.proc.send_signal(signal.SIGTERM)                       # 3. SIGTERM
-        server_a.proc.wait(60)
-        bench.join(600)
-        assert not bench.is_alive(), "the benchmark level never ended"
-    finally:
-        front.close()
-    summary = outcome["summary"]
-    level = summary["levels"][0]["summary"]
-    record = {"in_flight_on_a_at_stop": in_flight_at_stop, "prestop_s": round(drained_s, 1),
-              "prestop_stdout": hook.stdout.strip(), "prestop_stderr": hook.stderr.strip(),
-              "in_flight_on_a_after_prestop": in_flight_after_hook, "routed_to_a": routed_to_a,
-              "completed": level["num_completed_requests"], "errors_by_code": level["errors_by_code"],
-              "sigterm_exit": server_a.proc.returncode}
+
+    def in_flight() -> float:
+        return metric(server_a.url, "llamacpp:requests_processing")
+
+    def sigterm() -> int:
+        server_a.proc.send_signal(signal.SIGTERM)
+        return server_a.proc.wait(60)
+
+    record = stop_mid_level(front, server_a.url, in_flight, prestop, sigterm, config)
     print("drain record:", json.dumps(record))
-    assert in_flight_at_stop >= 1, record  # the stop really came with streams in flight on A
-    assert hook.returncode == 0 and "drain: 0 requests in flight" in hook.stdout, record
-    assert drained_s >= 2, record  # the hook waited (delay, then the streams)
-    assert in_flight_after_hook == 0, record
-    assert level["errors_by_code"] == {} and level["num_completed_requests"] == 16, record
-    assert level["output_tokens"]["min"] == level["output_tokens"]["max"] == 64, record  # no stream cut short
+    assert record["in_flight_at_stop"] >= 1, record  # the stop really came with streams in flight on A
+    assert record["prestop_returncode"] == 0 and "drain: 0 requests in flight" in record["prestop_stdout"], record
+    assert record["prestop_s"] >= 2, record  # the hook waited (delay, then the streams)
+    assert record["in_flight_after_prestop"] == 0, record
+    assert record["errors_by_code"] == {} and record["completed"] == 16, record
+    assert record["output_tokens_min"] == record["output_tokens_max"] == 64, record  # no stream cut short
 
 
 def test_bare_sigterm_cuts_a_stream(binary_and_model: tuple[str, str], tmp_path: Path) -> None:

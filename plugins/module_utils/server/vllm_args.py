@@ -41,6 +41,7 @@ ROLE_FLAGS: dict[str, str] = {
     "--enable-prefix-caching": "vllm_enable_prefix_caching",
     "--no-enable-prefix-caching": "vllm_enable_prefix_caching",
     "--download-dir": "vllm_cache_size_gib / vllm_cache_pvc",
+    "--shutdown-timeout": "vllm_drain_timeout_s",
 }
 # vLLM's short aliases of those flags (its parser registers them too).
 _ALIASES = {"-tp": "--tensor-parallel-size", "-O": None}
@@ -88,6 +89,9 @@ def process_args(settings: dict[str, Any]) -> list[str]:
     args.append("--enable-prefix-caching" if _truthy(settings.get("enable_prefix_caching", True))
                 else "--no-enable-prefix-caching")
     args.append("--enforce-eager")
+    # vLLM's own drain on SIGTERM (0, its default, aborts running requests), as the Kubernetes Deployment sets it.
+    if int(settings.get("shutdown_timeout") or 0) > 0:
+        args += ["--shutdown-timeout", str(int(settings["shutdown_timeout"]))]
     args += [str(extra) for extra in settings.get("extra_args") or []]
     return args
 

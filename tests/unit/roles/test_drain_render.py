@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from inference_render_support import SHA256, args_map, by_kind, render_role
 
-from ansible_collections.llmops.oke.plugins.module_utils.k8s import drain, server_flags
+from ansible_collections.llmops.oke.plugins.module_utils.k8s import drain
+from ansible_collections.llmops.oke.plugins.module_utils.server import flags as server_flags
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ROLES = {

