@@ -64,23 +64,29 @@ def _rendered_prestop(port: int, tmp_path: Path) -> list[str]:
     return deployment["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
 
 
+def _pid(pod: RolePlay) -> int:
+    """The pid the role's local_server recorded for this pod's vLLM."""
+    return json.loads((pod.run_dir / f"{pod.base['vllm_name']}.pid").read_text())["pid"]
+
+
 def _sigterm(pod: RolePlay) -> int:
     """SIGTERM the pod's server and wait until it is gone; the exit code is not ours to see (not our child)."""
-    os.kill(pod.pid, signal.SIGTERM)
+    pid = _pid(pod)
+    os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 120
-    while os.path.exists(f"/proc/{pod.pid}"):
+    while os.path.exists(f"/proc/{pid}"):
         assert time.monotonic() < deadline, "vLLM did not stop within 120 s of SIGTERM"
         time.sleep(0.2)
     return 0
 
 
-def test_prestop_drain_then_sigterm_mid_level_loses_no_stream(two_pods: tuple[RolePlay, RolePlay],
-                                                                tmp_path: Path) -> None:
+def test_prestop_drain_then_sigterm_mid_level_loses_no_stream(
+        two_pods: tuple[RolePlay, RolePlay], tmp_path: Path) -> None:
     pod_a, pod_b = two_pods
     url_a, url_b = pod_a.url(""), pod_b.url("")
     prestop = _rendered_prestop(pod_a.port, tmp_path)
     # The role started vLLM with its own drain on SIGTERM (--shutdown-timeout, the drain timeout).
-    assert b"--shutdown-timeout" in Path(f"/proc/{pod_a.pid}/cmdline").read_bytes()
+    assert b"--shutdown-timeout" in Path(f"/proc/{_pid(pod_a)}/cmdline").read_bytes()
     front = Front([url_a, url_b])
     config = BenchmarkConfig.from_dict({
         "base_url": front.url, "model": "llama-3.2-1b-instruct", "preset": "chatbot", "concurrency": [4],
@@ -123,7 +129,7 @@ def test_vllms_own_shutdown_timeout_lets_a_running_stream_finish(tmp_path: Path)
             if not signalled:
                 chunks_before += 1
                 if chunks_before >= 5:
-                    os.kill(pod.pid, signal.SIGTERM)
+                    os.kill(_pid(pod), signal.SIGTERM)
                     signalled = True
             else:
                 chunks_after += 1
