@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
 importlib.import_module("conftest")  # links the checkout as ansible_collections.llmops.oke
 from provision_support import live_resources, run_playbook, start_emulator  # noqa: E402
 
-WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable")
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable", "Add", "Remove")
 POLL_OPERATIONS = ("GetWorkRequest", "ApiGatewayGetWorkRequest")
 # Three tenants, each with its own usage plan and subscriber (api_gateway_tenants, issue 25).
 TENANTS = [
