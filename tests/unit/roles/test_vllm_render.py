@@ -256,3 +256,19 @@ def test_an_nsg_id_that_is_not_one_is_refused_before_any_write(role: str, tmp_pa
     assert outcome["failed"] is True and outcome["written"] == [], outcome
     assert outcome["message"] == (f"{role} refused: {role}_lb_nsg_ids must be an OCID of type networksecuritygroup, "
                                   f"got '{bad}'")
+
+
+def test_the_nsg_opens_the_ports_the_services_listen_on() -> None:
+    """backends_nsg_ports' default and the oke inventory's fallbacks are the vllm and llama_cpp Service ports."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[3]
+
+    def defaults(role: str) -> dict[str, Any]:
+        return yaml.safe_load((root / "roles" / role / "defaults" / "main.yml").read_text())
+
+    ports = [defaults("vllm")["vllm_port"], defaults("llama_cpp")["llama_cpp_port"]]
+    assert defaults("backends_nsg")["backends_nsg_ports"] == ports
+    inventory = yaml.safe_load((root / "inventories" / "oke" / "group_vars" / "all" / "provision.yml").read_text())
+    assert inventory["backends_nsg_ports"] == [f"{{{{ vllm_port | default({ports[0]}) }}}}",
+                                               f"{{{{ llama_cpp_port | default({ports[1]}) }}}}"]
