@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
 importlib.import_module("conftest")  # links the checkout as ansible_collections.llmops.oke
 from provision_support import live_resources, run_playbook, start_emulator  # noqa: E402
 
-WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable")
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable", "Add", "Remove")
 POLL_OPERATIONS = ("GetWorkRequest", "ApiGatewayGetWorkRequest")
 # Three tenants, each with its own usage plan and subscriber (api_gateway_tenants, issue 25).
 TENANTS = [
@@ -39,9 +39,10 @@ TENANTS = [
     {"name": "team-b", "rate_limit_per_second": 20, "quota": 500, "quota_unit": "MINUTE"},
     {"name": "team-c", "rate_limit_per_second": 2, "no_quota": True},
 ]
-# Resources the provision playbook manages: 2 node pools, 1 add-on, 1 gateway, 2 deployments, 1 plan, 1 subscriber,
-# the cluster autoscaler's IAM policy, and per tenant 1 plan and 1 subscriber.
-MANAGED_RESOURCES = 9 + 2 * len(TENANTS)
+# Resources the provision playbook manages: 3 node pools (GPU, CPU and the untainted system pool of issue 24), 1 add-on,
+# 1 gateway, 2 deployments, 1 plan, 1 subscriber, the cluster autoscaler's IAM policy, the backends NSG (issue 25),
+# and per tenant 1 plan and 1 subscriber.
+MANAGED_RESOURCES = 11 + 2 * len(TENANTS)
 # The inventory's pool the autoscaler grows from 1 to 3 nodes between two runs (emulator rule autoscaler_resizes_pool).
 AUTOSCALED_POOL = "gpu-a10"
 
@@ -100,7 +101,8 @@ def report(runs: list[ConvergeRun]) -> str:
         "switchable emulator rule is on (list lag, several entities per work request, [] read back as null, "
         f"deployment defaults); before the third run the autoscaler grows `{AUTOSCALED_POOL}` to 3 nodes.",
         f"Python {platform.python_version()}, {platform.machine()}; {MANAGED_RESOURCES} managed resources "
-        "(2 node pools, ClusterAutoscaler add-on and its IAM policy, gateway, 2 deployments, usage plan, subscriber, "
+        "(3 node pools, ClusterAutoscaler add-on and its IAM policy, the backends NSG with its 2 rules, gateway, "
+        "2 deployments, usage plan, subscriber, "
         "and for each of "
         f"{len(TENANTS)} tenants its usage plan and subscriber).",
         "",
@@ -121,7 +123,8 @@ def report(runs: list[ConvergeRun]) -> str:
         "list summary lacks what must be compared: node pools (node metadata: the cloud-init that registers the "
         "taints), deployments (the API specification), the usage plan (entitlement targets), the subscriber (its "
         "clients' token digests: the role keeps OCI on the token it exports); the add-on is read by name "
-        "(one get); the IAM policy is found after reading the tenancy's home region (region subscriptions). "
+        "(one get); the IAM policy is found after reading the tenancy's home region (region subscriptions); the "
+        "backends NSG is one list and one list of its security rules (they are compared as a set). "
         "Once per run the node pool options are read (GetNodePoolOptions), so both pools' shapes are "
         "checked against what OCI offers before the first pool is written. "
         f"No-op total: {noop_reads} reads for {MANAGED_RESOURCES} resources "

@@ -20,6 +20,7 @@ from oci_emulator import FIXTURE_CLUSTER_ID, FIXTURE_COMPARTMENT_ID, Emulator, r
 from oci_emulator.api_gateway import register_api_gateway  # noqa: E402
 from oci_emulator.fixtures import OCITestIdentity, make_test_identity  # noqa: E402
 from oci_emulator.identity import register_identity  # noqa: E402
+from oci_emulator.virtual_network import register_virtual_network  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RECAP = re.compile(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
@@ -35,6 +36,8 @@ TENANCY_VARS: dict[str, Any] = {
     "api_gateway_vllm_backend_url": "http://10.0.10.50:8000",
     "api_gateway_llama_cpp_backend_url": "http://10.0.10.51:8080",
     "api_gateway_cors_origins": "https://chat.example.com",
+    "backends_nsg_vcn_id": "ocid1.vcn.oc1.iad.aaaaaaaaclustervcn",
+    "backends_nsg_gateway_subnet_cidr": "10.0.3.0/24",
     "oke_node_pools_wait_sleep": 0.05,
     "api_gateway_wait_sleep": 0.05,
 }
@@ -56,6 +59,7 @@ def start_emulator(directory: Path) -> tuple[Emulator, OCITestIdentity]:
     register_container_engine(emulator)
     register_api_gateway(emulator)
     register_identity(emulator)
+    register_virtual_network(emulator)
     return emulator.start(), identity
 
 
@@ -90,10 +94,11 @@ def run_playbook(playbook: str, emulator: Emulator, identity: OCITestIdentity, w
 
 
 def live_resources(emulator: Emulator) -> dict[str, int]:
-    """Number of stored resources per kind that are not DELETED (the seeded cluster excluded)."""
+    """Number of stored resources per kind that are not DELETED (TERMINATED for NSGs; the seeded cluster excluded)."""
     counts = {}
     for (service, kind), table in emulator.store.items():
         if kind == "Cluster":
             continue
-        counts[f"{service}/{kind}"] = sum(1 for item in table.values() if item.get("lifecycleState") != "DELETED")
+        counts[f"{service}/{kind}"] = sum(1 for item in table.values()
+                                          if item.get("lifecycleState") not in ("DELETED", "TERMINATED"))
     return counts

@@ -17,7 +17,7 @@ from provision_support import (
 
 pytestmark = pytest.mark.slow
 
-WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable")
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable", "Add", "Remove")
 # No Kubernetes cluster here: teardown's Kubernetes part is skipped (rendered stacks are tested elsewhere).
 NO_CLUSTER = {"teardown_kubernetes": False}
 
@@ -43,13 +43,18 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
 
     first = run_playbook("provision.yml", emulator, identity, tmp_path)
     assert first.returncode == 0, first.output[-6000:]
-    # pools (loop), autoscaler IAM policy, add-on, gateway, deployments (loop), plan, subscriber
-    assert first.changed == 7
+    # pools (loop), autoscaler IAM policy, add-on, backends NSG, gateway, deployments (loop), plan, subscriber
+    assert first.changed == 8
     assert live_resources(emulator) == {
         "containerengine/NodePool": 3, "containerengine/Addon": 1, "apigateway/Gateway": 1,
         "apigateway/Deployment": 2, "apigateway/UsagePlan": 1, "apigateway/Subscriber": 1,
-        "identity/Policy": 1, "identity/DynamicGroup": 0,
+        "identity/Policy": 1, "identity/DynamicGroup": 0, "virtual_network/NetworkSecurityGroup": 1,
     }
+    # The network path: only the API gateway subnet, to the vLLM and llama.cpp listener ports (issue 25).
+    (nsg,) = emulator.items("virtual_network", "NetworkSecurityGroup")
+    assert nsg["vcnId"] == "ocid1.vcn.oc1.iad.aaaaaaaaclustervcn"
+    assert sorted((rule["direction"], rule["source"], rule["tcpOptions"]["destinationPortRange"]["min"])
+                  for rule in nsg["_rules"]) == [("INGRESS", "10.0.3.0/24", 8000), ("INGRESS", "10.0.3.0/24", 8080)]
     statements = emulator.items("identity", "Policy")[0]["statements"]
     assert statements[0] == (
         f"Allow any-user to manage cluster-node-pools in compartment id {FIXTURE_COMPARTMENT_ID} where all "
@@ -152,6 +157,30 @@ def test_bad_gateway_input_creates_no_pool(emulator_and_identity, tmp_path: Path
     run = run_playbook("provision.yml", emulator, identity, tmp_path,
                        extra_vars={"api_gateway_rate_limit_per_second": 0})
     assert run.returncode != 0 and "api_gateway_rate_limit_per_second" in run.output, run.output[-4000:]
+    assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
+
+
+NETWORK_BAD = [
+    ({"backends_nsg_gateway_subnet_cidr": "10.0.3.0"},
+     "backends_nsg_gateway_subnet_cidr must be a CIDR block such as 10.0.1.0/24, got '10.0.3.0'"),
+    ({"backends_nsg_gateway_subnet_cidr": "10.0.3.0/33"}, "backends_nsg_gateway_subnet_cidr must be a CIDR block"),
+    ({"backends_nsg_ports": [8000, 70000]}, "backends_nsg_ports[1] must be a port from 1 to 65535, got 70000"),
+    ({"backends_nsg_ports": [0]}, "backends_nsg_ports[0] must be a port from 1 to 65535, got 0"),
+    ({"backends_nsg_vcn_id": "ocid1.subnet.oc1..aaaa"}, "backends_nsg_vcn_id must be an OCID of type vcn"),
+]
+
+
+@pytest.mark.parametrize(("bad", "message"), NETWORK_BAD, ids=[str(next(iter(item[0].values())))
+                                                                for item in NETWORK_BAD])
+def test_bad_network_path_input_is_refused_before_any_write(emulator_and_identity, tmp_path: Path, bad,
+                                                            message) -> None:
+    """A CIDR that is not one, a port outside 1-65535, a VCN OCID of another kind: refused by the stage's first
+    step (before the node pools), naming the variable."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    run = run_playbook("provision.yml", emulator, identity, tmp_path, extra_vars=bad)
+    assert run.returncode != 0 and message in run.output, run.output[-4000:]
+    assert "Check the network path settings" in run.output
     assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
 
 

@@ -226,3 +226,54 @@ def test_the_rendered_init_container_fetches_the_model_once_from_a_loopback_serv
     # vLLM's --model names the folder the init container filled.
     model = args_map(server["args"])["--model"]
     assert (root / model.lstrip("/") / "config.json").read_bytes() == data
+
+
+NSG = "ocid1.networksecuritygroup.oc1.iad.aaaaaaaabackendslb"
+
+
+@pytest.mark.parametrize("role", ["vllm", "llama_cpp"])
+def test_the_backends_nsg_is_attached_to_the_internal_load_balancer(role: str, tmp_path: Path) -> None:
+    """OCI's annotations (Summary of Annotations for Load Balancers): the NSG on the LB, security lists left alone;
+    without an NSG neither annotation is there. Services validated against the Kubernetes schema."""
+    extra = ({"llama_cpp_model_source": "pvc", "llama_cpp_model_pvc": "models", "llama_cpp_model_file": "m.gguf"}
+             if role == "llama_cpp" else {})
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "nsg").mkdir()
+    plain = by_kind(render_role(role, tmp_path / "plain", extra))["Service"]
+    services = by_kind(render_role(role, tmp_path / "nsg", {**extra, f"{role}_lb_nsg_ids": [NSG]}))["Service"]
+    assert_valid(services)
+    by_type = {s["spec"]["type"]: s for s in services}
+    annotations = by_type["LoadBalancer"]["metadata"]["annotations"]
+    assert annotations["oci.oraclecloud.com/oci-network-security-groups"] == NSG
+    assert annotations["service.beta.kubernetes.io/oci-load-balancer-security-list-management-mode"] == "None"
+    assert "annotations" not in by_type["ClusterIP"]["metadata"]
+    plain_annotations = {s["spec"]["type"]: s for s in plain}["LoadBalancer"]["metadata"]["annotations"]
+    assert "oci.oraclecloud.com/oci-network-security-groups" not in plain_annotations
+    assert "service.beta.kubernetes.io/oci-load-balancer-security-list-management-mode" not in plain_annotations
+
+
+@pytest.mark.parametrize("role", ["vllm", "llama_cpp"])
+def test_an_nsg_id_that_is_not_one_is_refused_before_any_write(role: str, tmp_path: Path) -> None:
+    extra = ({"llama_cpp_model_source": "pvc", "llama_cpp_model_pvc": "models", "llama_cpp_model_file": "m.gguf"}
+             if role == "llama_cpp" else {})
+    bad = "ocid1.subnet.oc1..aaaa"
+    outcome = run_cases(role, {"bad": {**extra, f"{role}_lb_nsg_ids": [NSG, bad]}}, tmp_path)["bad"]
+    assert outcome["failed"] is True and outcome["written"] == [], outcome
+    assert outcome["message"] == (f"{role} refused: {role}_lb_nsg_ids must be an OCID of type networksecuritygroup, "
+                                  f"got '{bad}'")
+
+
+def test_the_nsg_opens_the_ports_the_services_listen_on() -> None:
+    """backends_nsg_ports' default and the oke inventory's fallbacks are the vllm and llama_cpp Service ports."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[3]
+
+    def defaults(role: str) -> dict[str, Any]:
+        return yaml.safe_load((root / "roles" / role / "defaults" / "main.yml").read_text())
+
+    ports = [defaults("vllm")["vllm_port"], defaults("llama_cpp")["llama_cpp_port"]]
+    assert defaults("backends_nsg")["backends_nsg_ports"] == ports
+    inventory = yaml.safe_load((root / "inventories" / "oke" / "group_vars" / "all" / "provision.yml").read_text())
+    assert inventory["backends_nsg_ports"] == [f"{{{{ vllm_port | default({ports[0]}) }}}}",
+                                               f"{{{{ llama_cpp_port | default({ports[1]}) }}}}"]

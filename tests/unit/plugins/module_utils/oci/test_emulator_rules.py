@@ -10,7 +10,8 @@ from pathlib import Path
 
 # Importing the service modules registers their rules.
 import oci_emulator.api_gateway  # pylint: disable=unused-import
-import oci_emulator.container_engine  # noqa: F401  # pylint: disable=unused-import
+import oci_emulator.container_engine  # pylint: disable=unused-import
+import oci_emulator.virtual_network  # noqa: F401  # pylint: disable=unused-import
 import pytest
 from oci_emulator import server
 from oci_emulator.rules import RULES, rule
