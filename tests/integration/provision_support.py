@@ -20,6 +20,7 @@ from oci_emulator import FIXTURE_CLUSTER_ID, FIXTURE_COMPARTMENT_ID, Emulator, r
 from oci_emulator.api_gateway import register_api_gateway  # noqa: E402
 from oci_emulator.fixtures import OCITestIdentity, make_test_identity  # noqa: E402
 from oci_emulator.identity import register_identity  # noqa: E402
+from oci_emulator.vault import register_vault  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RECAP = re.compile(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
@@ -50,12 +51,14 @@ class PlaybookRun:
 
 
 def start_emulator(directory: Path) -> tuple[Emulator, OCITestIdentity]:
-    """An emulator with Container Engine (seeded cluster), API Gateway and Identity, and the key that signs for it."""
+    """An emulator with Container Engine (seeded cluster), API Gateway, Identity and Vault, and the key that signs
+    for it."""
     identity = make_test_identity(directory)
     emulator = Emulator(identity.public_key_pem, identity.key_id, region="us-ashburn-1")
     register_container_engine(emulator)
     register_api_gateway(emulator)
     register_identity(emulator)
+    register_vault(emulator)
     return emulator.start(), identity
 
 

@@ -306,3 +306,55 @@ def test_bad_tenants_are_refused_before_any_write(emulator_and_identity, tmp_pat
     run = run_playbook("provision.yml", emulator, identity, tmp_path, extra_vars={"api_gateway_tenants": tenants})
     assert run.returncode != 0 and needle in run.output and "api_gateway_tenants[" in run.output, run.output[-4000:]
     assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
+
+
+VAULT_ID = "ocid1.vault.oc1.iad.aaaaaaaatenantvault"
+VAULT_KEY_ID = "ocid1.key.oc1.iad.aaaaaaaatenantvaultkey"
+
+
+def test_tenant_keys_go_to_vault_secrets_and_a_removed_tenant_schedules_only_its_secret(
+        emulator_and_identity, tmp_path: Path) -> None:
+    """Issue 25: with a vault, each tenant's key is also a Vault secret holding exactly the key (never printed); a
+    second run rewrites none (content compared through the bundle); removing a tenant schedules only its secret's
+    deletion, and teardown schedules the rest."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    token_dir = tmp_path / "tenant-keys"
+    tenants = {"api_gateway_tenants": TENANTS, "api_gateway_tenant_token_dir": str(token_dir),
+               "api_gateway_tenant_vault_id": VAULT_ID, "api_gateway_tenant_vault_key_id": VAULT_KEY_ID}
+    checked = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants,
+                           check=True)
+    assert checked.returncode == 0 and writes(emulator.calls) == {}, checked.output[-6000:]
+    first = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants)
+    assert first.returncode == 0, first.output[-6000:]
+    keys = {path.name: path.read_text().strip() for path in token_dir.iterdir()}
+    assert all(key not in first.output for key in keys.values())
+    secrets = {item["secretName"]: item for item in emulator.items("vault", "Secret")}
+    assert sorted(secrets) == [f"llmops-gateway-tenant-{name}" for name in ("team-a", "team-b", "team-c")]
+    for name, key in keys.items():
+        stored = secrets[f"llmops-gateway-tenant-{name}"]
+        assert base64.b64decode(stored["secretContent"]["content"]).decode() == key
+        assert stored["vaultId"] == VAULT_ID and stored["keyId"] == VAULT_KEY_ID
+
+    emulator.reset_counts()
+    second = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants)
+    assert second.returncode == 0 and (second.changed, writes(emulator.calls)) == (0, {}), second.output[-6000:]
+    assert emulator.calls["GetSecretBundle"] == 3 and emulator.calls["ListSecrets"] == 3
+
+    removed = [TENANTS[0], TENANTS[1], {"name": "team-c", "state": "absent"}]
+    emulator.reset_counts()
+    third = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
+                         extra_vars={**tenants, "api_gateway_tenants": removed})
+    assert third.returncode == 0, third.output[-6000:]
+    assert writes(emulator.calls) == {"DeleteSubscriber": 1, "DeleteUsagePlan": 1}, third.output[-6000:]
+    assert emulator.calls["ScheduleSecretDeletion"] == 1
+    states = {item["secretName"]: item["lifecycleState"] for item in emulator.items("vault", "Secret")}
+    assert states == {"llmops-gateway-tenant-team-a": "ACTIVE", "llmops-gateway-tenant-team-b": "ACTIVE",
+                      "llmops-gateway-tenant-team-c": "PENDING_DELETION"}
+
+    torn = run_playbook("teardown.yml", emulator, identity, tmp_path, tags="api_gateway",
+                        extra_vars={**NO_CLUSTER, **tenants, "api_gateway_tenants": removed})
+    assert torn.returncode == 0, torn.output[-6000:]
+    assert {item["lifecycleState"] for item in emulator.items("vault", "Secret")} == {"PENDING_DELETION"}
+    assert {kind: count for kind, count in live_resources(emulator).items() if kind != "vault/Secret"} == {
+        kind: 0 for kind in live_resources(emulator) if kind != "vault/Secret"}
