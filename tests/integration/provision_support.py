@@ -64,7 +64,7 @@ def start_emulator(directory: Path) -> tuple[Emulator, OCITestIdentity]:
 
 def run_playbook(playbook: str, emulator: Emulator, identity: OCITestIdentity, work: Path,
                  extra_vars: dict[str, Any] | None = None, check: bool = False, tags: str | None = None,
-                 timeout: int = 900) -> PlaybookRun:
+                 timeout: int = 900, diff: bool = False) -> PlaybookRun:
     """ansible-playbook <playbook> -i inventories/oke with the OCI_* environment pointing at the emulator."""
     import json
 
@@ -83,6 +83,8 @@ def run_playbook(playbook: str, emulator: Emulator, identity: OCITestIdentity, w
             str(REPO_ROOT / "inventories" / "oke"), "-e", json.dumps(variables)]
     if check:
         args.append("--check")
+    if diff:
+        args.append("--diff")
     if tags:
         args += ["--tags", tags]
     result = subprocess.run(args, cwd=work, env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -43,14 +43,22 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
 
     first = run_playbook("provision.yml", emulator, identity, tmp_path)
     assert first.returncode == 0, first.output[-6000:]
-    # pools (loop), autoscaler IAM policy, add-on, gateway, deployments (loop), plan, subscriber
-    assert first.changed == 7
+    # pools (loop), autoscaler IAM policy, Grafana's dynamic group and policy (issue 25: grafana_oci_auth
+    # instance_principal in the inventory), add-on, gateway, deployments (loop), plan, subscriber
+    assert first.changed == 9
     assert live_resources(emulator) == {
         "containerengine/NodePool": 3, "containerengine/Addon": 1, "apigateway/Gateway": 1,
         "apigateway/Deployment": 2, "apigateway/UsagePlan": 1, "apigateway/Subscriber": 1,
-        "identity/Policy": 1, "identity/DynamicGroup": 0,
+        "identity/Policy": 2, "identity/DynamicGroup": 1, "vault/Secret": 0,
     }
-    statements = emulator.items("identity", "Policy")[0]["statements"]
+    policies = {item["name"]: item for item in emulator.items("identity", "Policy")}
+    assert policies["llmops-grafana-metrics"]["statements"] == [
+        f"Allow dynamic-group llmops-grafana-nodes to read metrics in compartment id {FIXTURE_COMPARTMENT_ID}",
+        "Allow dynamic-group llmops-grafana-nodes to read compartments in tenancy"]
+    group = emulator.items("identity", "DynamicGroup")[0]
+    assert (group["name"], group["matchingRule"]) == (
+        "llmops-grafana-nodes", f"ALL {{instance.compartment.id = '{FIXTURE_COMPARTMENT_ID}'}}")
+    statements = policies["llmops-cluster-autoscaler"]["statements"]
     assert statements[0] == (
         f"Allow any-user to manage cluster-node-pools in compartment id {FIXTURE_COMPARTMENT_ID} where all "
         "{request.principal.type = 'workload', request.principal.namespace = 'kube-system', "
@@ -358,3 +366,37 @@ def test_tenant_keys_go_to_vault_secrets_and_a_removed_tenant_schedules_only_its
     assert {item["lifecycleState"] for item in emulator.items("vault", "Secret")} == {"PENDING_DELETION"}
     assert {kind: count for kind, count in live_resources(emulator).items() if kind != "vault/Secret"} == {
         kind: 0 for kind in live_resources(emulator) if kind != "vault/Secret"}
+
+
+def test_model_reads_policy_from_the_provision_variables_and_teardown_removes_it(emulator_and_identity,
+                                                                                  tmp_path: Path) -> None:
+    """Issue 25: with a model bucket named, the workload-identity policy of Oracle's "Granting Workloads Access to OCI
+    Resources" is written in the home region, shown with --diff, unchanged on a second run and removed by teardown;
+    oke_node_pools_grafana_iam: false writes no Grafana dynamic group or policy."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    model = {"oke_node_pools_model_bucket": "llm-weights", "oke_node_pools_model_service_account": "vllm",
+             "oke_node_pools_grafana_iam": False}
+    first = run_playbook("provision.yml", emulator, identity, tmp_path, tags="node_pools", extra_vars=model)
+    assert first.returncode == 0, first.output[-6000:]
+    policies = {item["name"]: item for item in emulator.items("identity", "Policy")}
+    assert sorted(policies) == ["llmops-cluster-autoscaler", "llmops-model-reads"]
+    assert emulator.items("identity", "DynamicGroup") == []
+    assert policies["llmops-model-reads"]["statements"] == [
+        f"Allow any-user to read objects in compartment id {FIXTURE_COMPARTMENT_ID} where all "
+        "{request.principal.type = 'workload', request.principal.namespace = 'llmops', "
+        f"request.principal.service_account = 'vllm', request.principal.cluster_id = '{FIXTURE_CLUSTER_ID}', "
+        "target.bucket.name = 'llm-weights'}"]
+
+    emulator.reset_counts()
+    moved = run_playbook("provision.yml", emulator, identity, tmp_path, tags="node_pools", check=True, diff=True,
+                         extra_vars={**model, "oke_node_pools_model_bucket": "other-weights"})
+    assert moved.returncode == 0 and moved.changed == 1 and writes(emulator.calls) == {}, moved.output[-6000:]
+    assert "target.bucket.name = 'other-weights'" in moved.output and "'llm-weights'" in moved.output
+    second = run_playbook("provision.yml", emulator, identity, tmp_path, tags="node_pools", extra_vars=model)
+    assert second.returncode == 0 and (second.changed, writes(emulator.calls)) == (0, {}), second.output[-6000:]
+
+    torn = run_playbook("teardown.yml", emulator, identity, tmp_path, tags="node_pools",
+                        extra_vars={**NO_CLUSTER, **model})
+    assert torn.returncode == 0, torn.output[-6000:]
+    assert live_resources(emulator)["identity/Policy"] == 0
