@@ -29,6 +29,7 @@ options:
       - OCID of the tenancy (dynamic groups live in the root compartment).
       - Unset, the tenancy of the OCI configuration (C(tenancy), or the signer's for instance principals).
     type: str
+    required: false
   name:
     description: Name of the dynamic group, unique in the tenancy; it cannot be changed.
     type: str

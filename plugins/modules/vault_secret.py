@@ -15,7 +15,7 @@ description:
     reading its current secret bundle (one read); the content is never returned, logged or shown in a diff (the diff
     shows C(content_matches)). A secret whose content already matches is not rewritten; a different content
     becomes a new secret version.
-  - OCI deletes secrets by schedule: O(state=absent) schedules the deletion (state C(PENDING_DELETION), 1 to 30 days
+  - OCI deletes secrets by schedule, so O(state=absent) schedules the deletion (state C(PENDING_DELETION), 1 to 30 days
     later, 30 by default) and a secret already pending deletion is left as it is. A secret pending deletion that is
     wanted again (O(state=present)) has its deletion cancelled first.
   - Secrets are encrypted with the vault's master encryption key O(key_id) when they are created; a later
