@@ -39,10 +39,14 @@ TENANTS = [
     {"name": "team-b", "rate_limit_per_second": 20, "quota": 500, "quota_unit": "MINUTE"},
     {"name": "team-c", "rate_limit_per_second": 2, "no_quota": True},
 ]
+# Each tenant's key also in its own Vault secret (api_gateway_tenant_vault_id, issue 25).
+VAULT = {"api_gateway_tenant_vault_id": "ocid1.vault.oc1.iad.aaaaaaaabenchvault",
+         "api_gateway_tenant_vault_key_id": "ocid1.key.oc1.iad.aaaaaaaabenchvaultkey"}
 # Resources the provision playbook manages: 3 node pools (GPU, CPU and the untainted system pool of issue 24), 1 add-on,
-# 1 gateway, 2 deployments, 1 plan, 1 subscriber, the cluster autoscaler's IAM policy, the backends NSG (issue 25),
-# and per tenant 1 plan and 1 subscriber.
-MANAGED_RESOURCES = 11 + 2 * len(TENANTS)
+# 1 gateway, 2 deployments, 1 plan, 1 subscriber, the cluster autoscaler's IAM policy, Grafana's dynamic group and IAM
+# policy (the inventory's grafana_oci_auth instance_principal), the backends NSG (issue 25), and per tenant 1 plan,
+# 1 subscriber and 1 Vault secret.
+MANAGED_RESOURCES = 13 + 3 * len(TENANTS)
 # The inventory's pool the autoscaler grows from 1 to 3 nodes between two runs (emulator rule autoscaler_resizes_pool).
 AUTOSCALED_POOL = "gpu-a10"
 
@@ -78,7 +82,7 @@ def measure() -> list[ConvergeRun]:
                 emulator.reset_counts()
                 started = time.monotonic()
                 run = run_playbook("provision.yml", emulator, identity, work, check=check,
-                                   extra_vars={"api_gateway_tenants": TENANTS,
+                                   extra_vars={"api_gateway_tenants": TENANTS, **VAULT,
                                                "api_gateway_tenant_token_dir": str(work / "tenant-keys")})
                 elapsed = time.monotonic() - started
                 if run.returncode != 0:
@@ -90,6 +94,10 @@ def measure() -> list[ConvergeRun]:
 
 
 def report(runs: list[ConvergeRun]) -> str:
+    alive = sum(runs[1].alive.values())
+    if alive != MANAGED_RESOURCES:
+        raise SystemExit(f"the no-op converge left {alive} resources alive, not the {MANAGED_RESOURCES} counted here: "
+                         f"{runs[1].alive}")
     operations = sorted({op for run in runs for op in run.calls}, key=lambda op: (kind_of(op), op))
     noop_reads = sum(count for op, count in runs[1].calls.items() if kind_of(op) == "read")
     lines = [
@@ -101,10 +109,9 @@ def report(runs: list[ConvergeRun]) -> str:
         "switchable emulator rule is on (list lag, several entities per work request, [] read back as null, "
         f"deployment defaults); before the third run the autoscaler grows `{AUTOSCALED_POOL}` to 3 nodes.",
         f"Python {platform.python_version()}, {platform.machine()}; {MANAGED_RESOURCES} managed resources "
-        "(3 node pools, ClusterAutoscaler add-on and its IAM policy, the backends NSG with its 2 rules, gateway, "
-        "2 deployments, usage plan, subscriber, "
-        "and for each of "
-        f"{len(TENANTS)} tenants its usage plan and subscriber).",
+        "(3 node pools, ClusterAutoscaler add-on and its IAM policy, Grafana's dynamic group and IAM policy, the "
+        "backends NSG with its 2 rules, gateway, 2 deployments, usage plan, subscriber, and for each of "
+        f"{len(TENANTS)} tenants its usage plan, subscriber and Vault secret).",
         "",
         "| operation | kind | " + " | ".join(run.label for run in runs) + " |",
         "|---|---|" + "---:|" * len(runs),
@@ -123,8 +130,10 @@ def report(runs: list[ConvergeRun]) -> str:
         "list summary lacks what must be compared: node pools (node metadata: the cloud-init that registers the "
         "taints), deployments (the API specification), the usage plan (entitlement targets), the subscriber (its "
         "clients' token digests: the role keeps OCI on the token it exports); the add-on is read by name "
-        "(one get); the IAM policy is found after reading the tenancy's home region (region subscriptions); the "
-        "backends NSG is one list and one list of its security rules (they are compared as a set). "
+        "(one get); each IAM policy or dynamic group is found after reading the tenancy's home region (region "
+        "subscriptions), the dynamic group also after listing the identity domains (refused in a domain tenancy); "
+        "each Vault secret is listed and its current bundle read, so its content is compared without printing it; "
+        "the backends NSG is one list and one list of its security rules (they are compared as a set). "
         "Once per run the node pool options are read (GetNodePoolOptions), so both pools' shapes are "
         "checked against what OCI offers before the first pool is written. "
         f"No-op total: {noop_reads} reads for {MANAGED_RESOURCES} resources "

@@ -25,9 +25,11 @@ extends_documentation_fragment:
   - llmops.oke.oci.RESOURCE
 options:
   compartment_id:
-    description: OCID of the tenancy (dynamic groups live in the root compartment).
+    description:
+      - OCID of the tenancy (dynamic groups live in the root compartment).
+      - Unset, the tenancy of the OCI configuration (C(tenancy), or the signer's for instance principals).
     type: str
-    required: true
+    required: false
   name:
     description: Name of the dynamic group, unique in the tenancy; it cannot be changed.
     type: str
@@ -71,6 +73,7 @@ from ansible_collections.llmops.oke.plugins.module_utils.oci.resource import (
 
 ARGUMENT_SPEC: dict[str, Any] = {
     **identity_spec(name_aliases=()),
+    "compartment_id": {"type": "str"},  # default: the tenancy of the OCI configuration
     "description": {"type": "str", "default": "Managed by llmops.oke"},
     "matching_rule": {"type": "str"},
 }
@@ -91,6 +94,14 @@ class DynamicGroup(IdentityResource):
     noun = "dynamic_group"
     list_operation = "list_dynamic_groups"
     required_to_create = (("matching_rule", "matching_rule"),)
+
+    def __init__(self, module: Any) -> None:
+        super().__init__(module)
+        if not self.params.get("compartment_id"):
+            try:
+                self.params["compartment_id"] = self.tenancy_id()
+            except ResourceError as error:  # no tenancy in the configuration: the sentence names the option
+                module.fail_json(msg=error.msg)
 
     def find(self) -> dict[str, Any] | None:
         self.refuse_identity_domains()

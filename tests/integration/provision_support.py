@@ -20,6 +20,7 @@ from oci_emulator import FIXTURE_CLUSTER_ID, FIXTURE_COMPARTMENT_ID, Emulator, r
 from oci_emulator.api_gateway import register_api_gateway  # noqa: E402
 from oci_emulator.fixtures import OCITestIdentity, make_test_identity  # noqa: E402
 from oci_emulator.identity import register_identity  # noqa: E402
+from oci_emulator.vault import register_vault  # noqa: E402
 from oci_emulator.virtual_network import register_virtual_network  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -53,19 +54,21 @@ class PlaybookRun:
 
 
 def start_emulator(directory: Path) -> tuple[Emulator, OCITestIdentity]:
-    """An emulator with Container Engine (seeded cluster), API Gateway and Identity, and the key that signs for it."""
+    """An emulator with Container Engine (seeded cluster), API Gateway, Identity and Vault, and the key that signs
+    for it."""
     identity = make_test_identity(directory)
     emulator = Emulator(identity.public_key_pem, identity.key_id, region="us-ashburn-1")
     register_container_engine(emulator)
     register_api_gateway(emulator)
     register_identity(emulator)
     register_virtual_network(emulator)
+    register_vault(emulator)
     return emulator.start(), identity
 
 
 def run_playbook(playbook: str, emulator: Emulator, identity: OCITestIdentity, work: Path,
                  extra_vars: dict[str, Any] | None = None, check: bool = False, tags: str | None = None,
-                 timeout: int = 900) -> PlaybookRun:
+                 timeout: int = 900, diff: bool = False) -> PlaybookRun:
     """ansible-playbook <playbook> -i inventories/oke with the OCI_* environment pointing at the emulator."""
     import json
 
@@ -84,6 +87,8 @@ def run_playbook(playbook: str, emulator: Emulator, identity: OCITestIdentity, w
             str(REPO_ROOT / "inventories" / "oke"), "-e", json.dumps(variables)]
     if check:
         args.append("--check")
+    if diff:
+        args.append("--diff")
     if tags:
         args += ["--tags", tags]
     result = subprocess.run(args, cwd=work, env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -43,19 +43,28 @@ def test_converge_noop_and_teardown(emulator_and_identity, tmp_path: Path) -> No
 
     first = run_playbook("provision.yml", emulator, identity, tmp_path)
     assert first.returncode == 0, first.output[-6000:]
-    # pools (loop), autoscaler IAM policy, add-on, backends NSG, gateway, deployments (loop), plan, subscriber
-    assert first.changed == 8
+    # pools (loop), autoscaler IAM policy, Grafana's dynamic group and policy (issue 25: grafana_oci_auth
+    # instance_principal in the inventory), add-on, backends NSG, gateway, deployments (loop), plan, subscriber
+    assert first.changed == 10
     assert live_resources(emulator) == {
         "containerengine/NodePool": 3, "containerengine/Addon": 1, "apigateway/Gateway": 1,
         "apigateway/Deployment": 2, "apigateway/UsagePlan": 1, "apigateway/Subscriber": 1,
-        "identity/Policy": 1, "identity/DynamicGroup": 0, "virtual_network/NetworkSecurityGroup": 1,
+        "identity/Policy": 2, "identity/DynamicGroup": 1, "vault/Secret": 0,
+        "virtual_network/NetworkSecurityGroup": 1,
     }
     # The network path: only the API gateway subnet, to the vLLM and llama.cpp listener ports (issue 25).
     (nsg,) = emulator.items("virtual_network", "NetworkSecurityGroup")
     assert nsg["vcnId"] == "ocid1.vcn.oc1.iad.aaaaaaaaclustervcn"
     assert sorted((rule["direction"], rule["source"], rule["tcpOptions"]["destinationPortRange"]["min"])
                   for rule in nsg["_rules"]) == [("INGRESS", "10.0.3.0/24", 8000), ("INGRESS", "10.0.3.0/24", 8080)]
-    statements = emulator.items("identity", "Policy")[0]["statements"]
+    policies = {item["name"]: item for item in emulator.items("identity", "Policy")}
+    assert policies["llmops-grafana-metrics"]["statements"] == [
+        f"Allow dynamic-group llmops-grafana-nodes to read metrics in compartment id {FIXTURE_COMPARTMENT_ID}",
+        "Allow dynamic-group llmops-grafana-nodes to read compartments in tenancy"]
+    group = emulator.items("identity", "DynamicGroup")[0]
+    assert (group["name"], group["matchingRule"]) == (
+        "llmops-grafana-nodes", f"ALL {{instance.compartment.id = '{FIXTURE_COMPARTMENT_ID}'}}")
+    statements = policies["llmops-cluster-autoscaler"]["statements"]
     assert statements[0] == (
         f"Allow any-user to manage cluster-node-pools in compartment id {FIXTURE_COMPARTMENT_ID} where all "
         "{request.principal.type = 'workload', request.principal.namespace = 'kube-system', "
@@ -335,3 +344,89 @@ def test_bad_tenants_are_refused_before_any_write(emulator_and_identity, tmp_pat
     run = run_playbook("provision.yml", emulator, identity, tmp_path, extra_vars={"api_gateway_tenants": tenants})
     assert run.returncode != 0 and needle in run.output and "api_gateway_tenants[" in run.output, run.output[-4000:]
     assert writes(emulator.calls) == {} and set(live_resources(emulator).values()) == {0}
+
+
+VAULT_ID = "ocid1.vault.oc1.iad.aaaaaaaatenantvault"
+VAULT_KEY_ID = "ocid1.key.oc1.iad.aaaaaaaatenantvaultkey"
+
+
+def test_tenant_keys_go_to_vault_secrets_and_a_removed_tenant_schedules_only_its_secret(
+        emulator_and_identity, tmp_path: Path) -> None:
+    """Issue 25: with a vault, each tenant's key is also a Vault secret holding exactly the key (never printed); a
+    second run rewrites none (content compared through the bundle); removing a tenant schedules only its secret's
+    deletion, and teardown schedules the rest."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    token_dir = tmp_path / "tenant-keys"
+    tenants = {"api_gateway_tenants": TENANTS, "api_gateway_tenant_token_dir": str(token_dir),
+               "api_gateway_tenant_vault_id": VAULT_ID, "api_gateway_tenant_vault_key_id": VAULT_KEY_ID}
+    checked = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants,
+                           check=True)
+    assert checked.returncode == 0 and writes(emulator.calls) == {}, checked.output[-6000:]
+    first = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants)
+    assert first.returncode == 0, first.output[-6000:]
+    keys = {path.name: path.read_text().strip() for path in token_dir.iterdir()}
+    assert all(key not in first.output for key in keys.values())
+    secrets = {item["secretName"]: item for item in emulator.items("vault", "Secret")}
+    assert sorted(secrets) == [f"llmops-gateway-tenant-{name}" for name in ("team-a", "team-b", "team-c")]
+    for name, key in keys.items():
+        stored = secrets[f"llmops-gateway-tenant-{name}"]
+        assert base64.b64decode(stored["secretContent"]["content"]).decode() == key
+        assert stored["vaultId"] == VAULT_ID and stored["keyId"] == VAULT_KEY_ID
+
+    emulator.reset_counts()
+    second = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway", extra_vars=tenants)
+    assert second.returncode == 0 and (second.changed, writes(emulator.calls)) == (0, {}), second.output[-6000:]
+    assert emulator.calls["GetSecretBundle"] == 3 and emulator.calls["ListSecrets"] == 3
+
+    removed = [TENANTS[0], TENANTS[1], {"name": "team-c", "state": "absent"}]
+    emulator.reset_counts()
+    third = run_playbook("provision.yml", emulator, identity, tmp_path, tags="api_gateway",
+                         extra_vars={**tenants, "api_gateway_tenants": removed})
+    assert third.returncode == 0, third.output[-6000:]
+    assert writes(emulator.calls) == {"DeleteSubscriber": 1, "DeleteUsagePlan": 1}, third.output[-6000:]
+    assert emulator.calls["ScheduleSecretDeletion"] == 1
+    states = {item["secretName"]: item["lifecycleState"] for item in emulator.items("vault", "Secret")}
+    assert states == {"llmops-gateway-tenant-team-a": "ACTIVE", "llmops-gateway-tenant-team-b": "ACTIVE",
+                      "llmops-gateway-tenant-team-c": "PENDING_DELETION"}
+
+    torn = run_playbook("teardown.yml", emulator, identity, tmp_path, tags="api_gateway",
+                        extra_vars={**NO_CLUSTER, **tenants, "api_gateway_tenants": removed})
+    assert torn.returncode == 0, torn.output[-6000:]
+    assert {item["lifecycleState"] for item in emulator.items("vault", "Secret")} == {"PENDING_DELETION"}
+    assert {kind: count for kind, count in live_resources(emulator).items() if kind != "vault/Secret"} == {
+        kind: 0 for kind in live_resources(emulator) if kind != "vault/Secret"}
+
+
+def test_model_reads_policy_from_the_provision_variables_and_teardown_removes_it(emulator_and_identity,
+                                                                                  tmp_path: Path) -> None:
+    """Issue 25: with a model bucket named, the workload-identity policy of Oracle's "Granting Workloads Access to OCI
+    Resources" is written in the home region, shown with --diff, unchanged on a second run and removed by teardown;
+    oke_node_pools_grafana_iam: false writes no Grafana dynamic group or policy."""
+    emulator, identity = emulator_and_identity
+    emulator.reset()
+    model = {"oke_node_pools_model_bucket": "llm-weights", "oke_node_pools_model_service_account": "vllm",
+             "oke_node_pools_grafana_iam": False}
+    first = run_playbook("provision.yml", emulator, identity, tmp_path, tags="node_pools", extra_vars=model)
+    assert first.returncode == 0, first.output[-6000:]
+    policies = {item["name"]: item for item in emulator.items("identity", "Policy")}
+    assert sorted(policies) == ["llmops-cluster-autoscaler", "llmops-model-reads"]
+    assert emulator.items("identity", "DynamicGroup") == []
+    assert policies["llmops-model-reads"]["statements"] == [
+        f"Allow any-user to read objects in compartment id {FIXTURE_COMPARTMENT_ID} where all "
+        "{request.principal.type = 'workload', request.principal.namespace = 'llmops', "
+        f"request.principal.service_account = 'vllm', request.principal.cluster_id = '{FIXTURE_CLUSTER_ID}', "
+        "target.bucket.name = 'llm-weights'}"]
+
+    emulator.reset_counts()
+    moved = run_playbook("provision.yml", emulator, identity, tmp_path, tags="node_pools", check=True, diff=True,
+                         extra_vars={**model, "oke_node_pools_model_bucket": "other-weights"})
+    assert moved.returncode == 0 and moved.changed == 1 and writes(emulator.calls) == {}, moved.output[-6000:]
+    assert "target.bucket.name = 'other-weights'" in moved.output and "'llm-weights'" in moved.output
+    second = run_playbook("provision.yml", emulator, identity, tmp_path, tags="node_pools", extra_vars=model)
+    assert second.returncode == 0 and (second.changed, writes(emulator.calls)) == (0, {}), second.output[-6000:]
+
+    torn = run_playbook("teardown.yml", emulator, identity, tmp_path, tags="node_pools",
+                        extra_vars={**NO_CLUSTER, **model})
+    assert torn.returncode == 0, torn.output[-6000:]
+    assert live_resources(emulator)["identity/Policy"] == 0

@@ -70,3 +70,34 @@ def test_bad_tenants_fail_in_the_preflight_naming_the_entry(tmp_path: Path, monk
     assert "api_gateway_tenants need api_gateway_auth usage_plan" in outcomes["tenants with jwt"]["message"]
     valid = outcomes["valid tenants"]["message"]
     assert outcomes["valid tenants"]["failed"] and "no-oci-config" in valid and "api_gateway_tenants" not in valid
+
+
+def test_a_vault_setting_of_another_type_fails_in_the_preflight_naming_the_variable(tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    """Issue 25: the tenants' vault and key OCIDs are checked (type, both given) before any OCI call."""
+    monkeypatch.setenv("OCI_AUTH_TYPE", "api_key")
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(tmp_path / "no-oci-config"))
+    team_a = {"name": "team-a", "rate_limit_per_second": 5, "quota": 1000, "quota_unit": "DAY"}
+    vault = "ocid1.vault.oc1.iad.aaaaaaaaexample"
+    key = "ocid1.key.oc1.iad.aaaaaaaaexample"
+    cases = {
+        "key as vault": {**BASE, "api_gateway_tenants": [team_a], "api_gateway_tenant_vault_id": key,
+                         "api_gateway_tenant_vault_key_id": key},
+        "vault as key": {**BASE, "api_gateway_tenants": [team_a], "api_gateway_tenant_vault_id": vault,
+                         "api_gateway_tenant_vault_key_id": vault},
+        "no key": {**BASE, "api_gateway_tenants": [team_a], "api_gateway_tenant_vault_id": vault},
+        "deletion days": {**BASE, "api_gateway_tenants": [team_a], "api_gateway_tenant_vault_id": vault,
+                          "api_gateway_tenant_vault_key_id": key, "api_gateway_tenant_secret_deletion_days": 45},
+        "valid vault": {**BASE, "api_gateway_tenants": [team_a], "api_gateway_tenant_vault_id": vault,
+                        "api_gateway_tenant_vault_key_id": key},
+    }
+    outcomes = run_cases("api_gateway", cases, tmp_path)
+    assert (f"api_gateway_tenant_vault_id must be an OCID of type vault, got '{key}'"
+            in outcomes["key as vault"]["message"])
+    assert (f"api_gateway_tenant_vault_key_id must be an OCID of type key, got '{vault}'"
+            in outcomes["vault as key"]["message"])
+    no_key = outcomes["no key"]["message"]
+    assert "api_gateway_tenant_vault_key_id is required with api_gateway_tenant_vault_id" in no_key
+    assert "api_gateway_tenant_secret_deletion_days must be 1 to 30" in outcomes["deletion days"]["message"]
+    valid = outcomes["valid vault"]["message"]
+    assert outcomes["valid vault"]["failed"] and "no-oci-config" in valid and "api_gateway_tenant_" not in valid

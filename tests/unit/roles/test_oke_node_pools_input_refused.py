@@ -41,3 +41,32 @@ def test_each_bad_pool_setting_fails_in_the_preflight_naming_the_variable(tmp_pa
                               passing=("valid", "disabled pool not checked"))
     both = outcomes["both pools at once"]["message"]
     assert "oke_node_pools_gpu_size" in both and "oke_node_pools_cpu_ocpus" in both, both
+
+
+def test_bad_iam_input_fails_in_the_preflight_naming_the_variable(tmp_path: Path, monkeypatch) -> None:
+    """Issue 25: the IAM the role generates (Grafana's dynamic group policy, model reads) is checked before any write:
+    a value that would make a statement OCI's syntax refuses, or a malformed bucket / namespace / service account,
+    is refused naming the variable."""
+    monkeypatch.setenv("OCI_AUTH_TYPE", "api_key")
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(tmp_path / "no-oci-config"))
+    model = {**BASE, "oke_node_pools_model_bucket": "llm-weights"}
+    cases = {
+        "group name with a space": {**BASE, "oke_node_pools_grafana_dynamic_group_name": "grafana nodes"},
+        "bucket with a quote": {**model, "oke_node_pools_model_bucket": "weights'}"},
+        "namespace upper case": {**model, "oke_node_pools_model_namespace": "LLMops"},
+        "service account with a space": {**model, "oke_node_pools_model_service_account": "vllm reader"},
+        "grafana off, bad name unchecked": {**BASE, "oke_node_pools_grafana_iam": False,
+                                            "oke_node_pools_grafana_dynamic_group_name": "grafana nodes"},
+        "valid model reads": model,
+    }
+    outcomes = run_cases("oke_node_pools", cases, tmp_path)
+    message = outcomes["group name with a space"]["message"]
+    assert "the IAM statement built from oke_node_pools_grafana_dynamic_group_name" in message, message
+    assert "oke_node_pools_model_bucket must be 1 to 256 letters" in outcomes["bucket with a quote"]["message"]
+    assert "oke_node_pools_model_namespace must be a Kubernetes namespace" in (
+        outcomes["namespace upper case"]["message"])
+    assert "oke_node_pools_model_service_account must be a Kubernetes service account" in (
+        outcomes["service account with a space"]["message"])
+    for case in ("grafana off, bad name unchecked", "valid model reads"):
+        message = outcomes[case]["message"]
+        assert outcomes[case]["failed"] and "no-oci-config" in message and "oke_node_pools_" not in message, message

@@ -69,3 +69,12 @@ def test_bad_input_is_refused_before_any_call(run_oci_module, oci_emulator, over
     result = run_oci_module("iam_dynamic_group", **group(**overrides))
     assert result.get("failed") is True and needle in result["msg"], result
     assert sum(oci_emulator.calls.values()) == 0
+
+
+def test_without_compartment_id_the_group_goes_to_the_configured_tenancy(run_oci_module, oci_emulator):
+    """Dynamic groups live in the root compartment: unset, compartment_id is the OCI configuration's tenancy."""
+    rule = f"ALL {{instance.compartment.id = '{FIXTURE_COMPARTMENT_ID}'}}"
+    created = run_oci_module("iam_dynamic_group", name="llmops-nodes", matching_rule=rule)
+    assert created["changed"] is True and created["dynamic_group"]["compartment_id"] == TEST_TENANCY, created
+    again = run_oci_module("iam_dynamic_group", name="llmops-nodes", matching_rule=rule)
+    assert again["changed"] is False and oci_emulator.calls["CreateDynamicGroup"] == 1
