@@ -179,8 +179,8 @@ NETWORK_BAD = [
 ]
 
 
-@pytest.mark.parametrize(("bad", "message"), NETWORK_BAD, ids=[str(next(iter(item[0].values())))
-                                                                for item in NETWORK_BAD])
+@pytest.mark.parametrize(("bad", "message"), NETWORK_BAD,
+                         ids=[str(next(iter(item[0].values()))) for item in NETWORK_BAD])
 def test_bad_network_path_input_is_refused_before_any_write(emulator_and_identity, tmp_path: Path, bad,
                                                             message) -> None:
     """A CIDR that is not one, a port outside 1-65535, a VCN OCID of another kind: refused by the stage's first
@@ -398,8 +398,8 @@ def test_tenant_keys_go_to_vault_secrets_and_a_removed_tenant_schedules_only_its
         kind: 0 for kind in live_resources(emulator) if kind != "vault/Secret"}
 
 
-def test_model_reads_policy_from_the_provision_variables_and_teardown_removes_it(emulator_and_identity,
-                                                                                  tmp_path: Path) -> None:
+def test_model_reads_policy_from_the_provision_variables_and_teardown_removes_it(
+        emulator_and_identity, tmp_path: Path) -> None:
     """Issue 25: with a model bucket named, the workload-identity policy of Oracle's "Granting Workloads Access to OCI
     Resources" is written in the home region, shown with --diff, unchanged on a second run and removed by teardown;
     oke_node_pools_grafana_iam: false writes no Grafana dynamic group or policy."""

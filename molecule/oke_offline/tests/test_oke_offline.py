@@ -44,3 +44,28 @@ def test_rendered_stack_is_valid() -> None:
     assert {"Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"} <= kinds, kinds
     k8s_support.assert_valid(documents, extra_kinds={"ServiceMonitor", "PodMonitor", "ScaledObject"})
     assert list((RENDERED / "helm").glob("*.values.yaml")), "no Helm values were rendered"
+
+
+def test_the_tenancy_side_is_in_place() -> None:
+    """Issue 25: the network path, three tenants each with its own key (0600 file and Vault secret), and IAM."""
+    network = _client(oci.core.VirtualNetworkClient)
+    (nsg,) = [g for g in network.list_network_security_groups(compartment_id=COMPARTMENT).data
+              if g.lifecycle_state == "AVAILABLE"]
+    rules = network.list_network_security_group_security_rules(nsg.id).data
+    assert sorted((r.source, r.tcp_options.destination_port_range.min) for r in rules) == [
+        ("10.0.3.0/24", 8000), ("10.0.3.0/24", 8080)]
+    subscribers = _client(oci.apigateway.SubscribersClient).list_subscribers(compartment_id=COMPARTMENT).data.items
+    live = sorted(s.display_name for s in subscribers if s.lifecycle_state == "ACTIVE")
+    assert [name for name in live if "tenant" in name] == [
+        "llmops-gateway-tenant-team-a", "llmops-gateway-tenant-team-b", "llmops-gateway-tenant-team-c"], live
+    keys = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "tenant_keys"
+    assert sorted(p.name for p in keys.iterdir()) == ["team-a", "team-b", "team-c"]
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in keys.iterdir())
+    secrets = _client(oci.vault.VaultsClient).list_secrets(compartment_id=COMPARTMENT).data
+    assert sorted(s.secret_name for s in secrets if s.lifecycle_state == "ACTIVE") == [
+        "llmops-gateway-tenant-team-a", "llmops-gateway-tenant-team-b", "llmops-gateway-tenant-team-c"]
+    identity = _client(oci.identity.IdentityClient)
+    tenancy = oci.config.from_file(os.environ["OCI_CONFIG_FILE"])["tenancy"]
+    policies = {p.name for compartment in (COMPARTMENT, tenancy)
+                for p in identity.list_policies(compartment_id=compartment).data}
+    assert {"llmops-cluster-autoscaler", "llmops-grafana-metrics"} <= policies, policies

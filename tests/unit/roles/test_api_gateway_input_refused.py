@@ -72,8 +72,8 @@ def test_bad_tenants_fail_in_the_preflight_naming_the_entry(tmp_path: Path, monk
     assert outcomes["valid tenants"]["failed"] and "no-oci-config" in valid and "api_gateway_tenants" not in valid
 
 
-def test_a_vault_setting_of_another_type_fails_in_the_preflight_naming_the_variable(tmp_path: Path,
-                                                                                     monkeypatch) -> None:
+def test_a_vault_setting_of_another_type_fails_in_the_preflight_naming_the_variable(
+        tmp_path: Path, monkeypatch) -> None:
     """Issue 25: the tenants' vault and key OCIDs are checked (type, both given) before any OCI call."""
     monkeypatch.setenv("OCI_AUTH_TYPE", "api_key")
     monkeypatch.setenv("OCI_CONFIG_FILE", str(tmp_path / "no-oci-config"))
