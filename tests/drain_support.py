@@ -7,6 +7,7 @@ Shared by tests/integration/test_drain_*.py (issue 24: streams survive a rollout
 from __future__ import annotations
 
 import http.client
+import json
 import subprocess
 import threading
 import time
@@ -128,3 +129,41 @@ def stop_mid_level(front: Front, url: str, in_flight: Callable[[], float], prest
             "routed_to_stopped": routed, "completed": level["num_completed_requests"],
             "errors_by_code": level["errors_by_code"], "output_tokens_min": level["output_tokens"]["min"],
             "output_tokens_max": level["output_tokens"]["max"], "sigterm_exit": exit_code}
+
+
+def stream_then_sigterm(port: int, model: str, max_tokens: int, sigterm: Callable[[], None], timeout: float,
+                        after_chunks: int = 5, after_s: float = 0.0) -> dict[str, Any]:
+    """Stream one chat completion from 127.0.0.1:``port`` and call ``sigterm()`` once ``after_chunks`` chunks and
+    ``after_s`` seconds have passed; read on until the stream ends or breaks. Returns chunks before and after the
+    signal, whether ``[DONE]`` came, whether the signal was sent, and seconds from it to the stream's end."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    body = json.dumps({"model": model, "stream": True, "max_tokens": max_tokens, "ignore_eos": True,
+                       "messages": [{"role": "user", "content": "Count to one thousand."}]})
+    connection.request("POST", "/v1/chat/completions", body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    chunks_before = chunks_after = 0
+    done = False
+    started = time.monotonic()
+    signalled_at = None
+    try:
+        while True:
+            line = response.fp.readline()
+            if not line:
+                break
+            if line.startswith(b"data: [DONE]"):
+                done = True
+                break
+            if not line.startswith(b"data: "):
+                continue
+            if signalled_at is None:
+                chunks_before += 1
+                if chunks_before >= after_chunks and time.monotonic() - started >= after_s:
+                    sigterm()
+                    signalled_at = time.monotonic()
+            else:
+                chunks_after += 1
+    except (TimeoutError, OSError, http.client.HTTPException):
+        pass  # the connection broke: what a client of a server that stopped mid-stream sees
+    return {"chunks_before": chunks_before, "chunks_after": chunks_after, "done": done,
+            "signalled": signalled_at is not None,
+            "stream_ended_s_after_sigterm": round(time.monotonic() - (signalled_at or started), 1)}

@@ -14,7 +14,6 @@ at once and the stream hangs until the connection breaks).
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -25,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drain_support import Front, metric, stop_mid_level
+from drain_support import Front, metric, stop_mid_level, stream_then_sigterm
 from k8s_support import load_documents, render_playbook
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig
@@ -141,39 +140,11 @@ def test_bare_sigterm_cuts_a_stream(binary_and_model: tuple[str, str], tmp_path:
     server = Server(binary, model, tmp_path / "bare.log")
     try:
         server.wait_healthy()
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=45)
-        body = json.dumps({"model": "demo", "stream": True, "max_tokens": 400, "ignore_eos": True,
-                           "messages": [{"role": "user", "content": "Count to one thousand."}]})
-        connection.request("POST", "/v1/chat/completions", body=body, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        chunks_before = chunks_after = 0
-        done = False
-        started = time.monotonic()
-        signalled_at = None
-        try:
-            while True:
-                line = response.fp.readline()
-                if not line:
-                    break
-                if line.startswith(b"data: [DONE]"):
-                    done = True
-                    break
-                if not line.startswith(b"data: "):
-                    continue
-                if signalled_at is None:
-                    chunks_before += 1
-                    if time.monotonic() - started >= 1.0 and chunks_before >= 5:
-                        server.proc.send_signal(signal.SIGTERM)
-                        signalled_at = time.monotonic()
-                else:
-                    chunks_after += 1
-        except (TimeoutError, OSError, http.client.HTTPException):
-            pass
-        ended_s = round(time.monotonic() - (signalled_at or started), 1)
-        print("bare SIGTERM record:", json.dumps({"chunks_before": chunks_before, "chunks_after": chunks_after,
-                                                  "done": done, "stream_ended_s_after_sigterm": ended_s,
-                                                  "exit": server.proc.wait(60)}))
-        assert signalled_at is not None, "the stream ended before the SIGTERM"
-        assert not done and chunks_before + chunks_after < 400, "llama-server finished the stream by itself"
+        record = stream_then_sigterm(server.port, "demo", 400, lambda: server.proc.send_signal(signal.SIGTERM),
+                                     timeout=45, after_chunks=5, after_s=1.0)
+        print("bare SIGTERM record:", json.dumps({**record, "exit": server.proc.wait(60)}))
+        assert record["signalled"], "the stream ended before the SIGTERM"
+        assert not record["done"] and record["chunks_before"] + record["chunks_after"] < 400, \
+            "llama-server finished the stream by itself"
     finally:
         server.stop()

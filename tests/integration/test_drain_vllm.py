@@ -10,7 +10,6 @@ the role's --shutdown-timeout (vLLM's wait mode; its default 0 aborts) must let 
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -19,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drain_support import Front, metric, stop_mid_level
+from drain_support import Front, metric, stop_mid_level, stream_then_sigterm
 from k8s_support import load_documents, render_playbook
 from test_vllm_process import RolePlay
 
@@ -110,32 +109,11 @@ def test_vllms_own_shutdown_timeout_lets_a_running_stream_finish(tmp_path: Path)
     pod.base.update({"vllm_name": "sigterm", "vllm_max_num_seqs": SEQUENCES})
     try:
         pod()
-        connection = http.client.HTTPConnection("127.0.0.1", pod.port, timeout=120)
-        body = json.dumps({"model": "llama-3.2-1b-instruct", "stream": True, "max_tokens": 300, "ignore_eos": True,
-                           "messages": [{"role": "user", "content": "Count to one thousand."}]})
-        connection.request("POST", "/v1/chat/completions", body=body, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        chunks_before = chunks_after = 0
-        done = signalled = False
-        while True:
-            line = response.fp.readline()
-            if not line:
-                break
-            if line.startswith(b"data: [DONE]"):
-                done = True
-                break
-            if not line.startswith(b"data: "):
-                continue
-            if not signalled:
-                chunks_before += 1
-                if chunks_before >= 5:
-                    os.kill(_pid(pod), signal.SIGTERM)
-                    signalled = True
-            else:
-                chunks_after += 1
-        print("vLLM SIGTERM record:", json.dumps({"chunks_before": chunks_before, "chunks_after": chunks_after,
-                                                  "done": done}))
-        assert signalled, "the stream ended before the SIGTERM"
-        assert done and chunks_after > 0, "vLLM cut the running stream on SIGTERM despite --shutdown-timeout"
+        record = stream_then_sigterm(pod.port, "llama-3.2-1b-instruct", 300,
+                                     lambda: os.kill(_pid(pod), signal.SIGTERM), timeout=120, after_chunks=5)
+        print("vLLM SIGTERM record:", json.dumps(record))
+        assert record["signalled"], "the stream ended before the SIGTERM"
+        assert record["done"] and record["chunks_after"] > 0, \
+            "vLLM cut the running stream on SIGTERM despite --shutdown-timeout"
     finally:
         pod.run(vllm_state="absent")
