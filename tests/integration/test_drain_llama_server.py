@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 from drain_support import Front, metric, stop_mid_level, stream_then_sigterm
 from k8s_support import load_documents, render_playbook
+from local_http import free_port
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig
 from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import ensure_model
@@ -37,17 +37,11 @@ CACHE = os.environ.get("LLMOPS_CACHE") or os.path.expanduser("~/.cache/llmops-ok
 SLOTS = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Server:
     """One llama-server process: one 'pod'."""
 
     def __init__(self, binary: str, model: str, log: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log.open("w")
         self.proc = subprocess.Popen(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,22 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_http import free_port, post_json
 
 pytestmark = [pytest.mark.llama_server, pytest.mark.slow, pytest.mark.timeout(2400)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RolePlay:
     """Runs the llama_cpp role in process mode with fixed port/run dir plus per-call variables."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.run_dir = tmp_path / "run"
         self.playbook = tmp_path / "llama.yml"
         self.playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
@@ -70,16 +64,6 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 @pytest.fixture(scope="module")
 def role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
     play = RolePlay(tmp_path_factory.mktemp("llama"))
@@ -91,13 +75,13 @@ def role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
 
 def test_health_and_tokenizer(role: RolePlay) -> None:
     assert _get(role.url("/health")) == (200, b'{"status":"ok"}')
-    status, body = _post(role.url("/tokenize"), {"content": "hello world, the model server"})
+    status, body = post_json(role.url("/tokenize"), {"content": "hello world, the model server"})
     tokens = json.loads(body)["tokens"]
     assert status == 200 and 0 < len(tokens) < len("hello world, the model server") / 2, "whole-word pieces"
 
 
 def test_non_streaming_chat_completion(role: RolePlay) -> None:
-    status, body = _post(role.url("/v1/chat/completions"), {
+    status, body = post_json(role.url("/v1/chat/completions"), {
         "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 12, "temperature": 0})
     assert status == 200, body
     answer = json.loads(body)
@@ -125,7 +109,7 @@ def test_streaming_chat_completion(role: RolePlay) -> None:
 
 
 def test_metrics_expose_llamacpp_series(role: RolePlay) -> None:
-    _post(role.url("/v1/chat/completions"), {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+    post_json(role.url("/v1/chat/completions"), {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
     status, body = _get(role.url("/metrics"))
     text = body.decode()
     assert status == 200
@@ -148,8 +132,8 @@ def test_rerun_is_idempotent_then_a_flag_change_restarts(role: RolePlay) -> None
     status, props = _get(role.url("/props"), {"Authorization": "Bearer itest-key"})
     assert status == 200 and json.loads(props)["total_slots"] == 2
     body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
-    assert _post(role.url("/v1/chat/completions"), body)[0] == 401
-    assert _post(role.url("/v1/chat/completions"), body, {"Authorization": "Bearer itest-key"})[0] == 200
+    assert post_json(role.url("/v1/chat/completions"), body)[0] == 401
+    assert post_json(role.url("/v1/chat/completions"), body, {"Authorization": "Bearer itest-key"})[0] == 200
     pid = role.pid
     changed = role(llama_cpp_parallel=2, llama_cpp_api_key="itest-key")[0]
     assert changed == 0 and role.pid == pid

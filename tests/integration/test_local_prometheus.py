@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from local_http import free_port
 
 from ansible_collections.llmops.oke.plugins.module_utils.local.process import running_record, stop
 
@@ -31,12 +32,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300),
               pytest.mark.skipif(not os.path.exists("/usr/bin/prometheus-alertmanager"),
                                  reason="Debian's prometheus-alertmanager (hack/system-deps.sh) is not installed")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _play(tmp_path: Path, tasks: str, variables: dict[str, Any],
@@ -71,7 +66,7 @@ def run_dir(tmp_path: Path):
 
 
 def test_role_runs_prometheus_with_the_chart_job_and_rules(tmp_path: Path, run_dir: Path) -> None:
-    port, alertmanager_port = _free_port(), _free_port()
+    port, alertmanager_port = free_port(), free_port()
     variables = {"monitoring_runtime": "process", "monitoring_process_run_dir": str(run_dir),
                  "monitoring_process_listen_address": f"127.0.0.1:{port}",
                  "monitoring_process_alertmanager_listen_address": f"127.0.0.1:{alertmanager_port}",
@@ -137,7 +132,7 @@ def test_bad_rule_file_fails_with_prometheus_own_error_line(tmp_path: Path, run_
             "        values: {serverFiles: {recording_rules.yml: {groups: [{name: bad, rules: "
             "[{record: 'x:y', expr: 'sum(rate(up[1m]'}]}]}}}\n"
             f"        run_dir: {run_dir}\n"
-            f"        listen_address: 127.0.0.1:{_free_port()}\n"
+            f"        listen_address: 127.0.0.1:{free_port()}\n"
             "        health_timeout: 30\n")
     result = _play(tmp_path, task, {})
     assert result.returncode != 0
@@ -152,8 +147,8 @@ def test_config_alertmanager_refuses_fails_with_its_own_error_line(tmp_path: Pat
             "        values: {alertmanager: {config: {route: {receiver: r}, receivers: "
             "[{name: r, webhook_configs: [{url: 'ftp://alerts.example/hook'}]}]}}}\n"
             f"        run_dir: {run_dir}\n"
-            f"        listen_address: 127.0.0.1:{_free_port()}\n"
-            f"        alertmanager_listen_address: 127.0.0.1:{_free_port()}\n"
+            f"        listen_address: 127.0.0.1:{free_port()}\n"
+            f"        alertmanager_listen_address: 127.0.0.1:{free_port()}\n"
             "        health_timeout: 30\n")
     result = _play(tmp_path, task, {})
     assert result.returncode != 0

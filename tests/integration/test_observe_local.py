@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_http import serving
+from local_http import free_port, serving
 from observe_support import all_panels, dashboards, known_metrics, metric_names, rendered
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.prom_sampler import (
@@ -41,12 +40,6 @@ pytestmark = [pytest.mark.llama_server, pytest.mark.slow, pytest.mark.timeout(24
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SLOTS = 2
 LEVELS = (1, 6)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -80,9 +73,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory, alert_receiver):
     tmp = tmp_path_factory.mktemp("observe-local")
     run_dir = tmp / "run"
     variables: dict[str, Any] = {
-        "llama_cpp_port": _free_port(), "llama_cpp_run_dir": str(run_dir), "llama_cpp_parallel": SLOTS,
+        "llama_cpp_port": free_port(), "llama_cpp_run_dir": str(run_dir), "llama_cpp_parallel": SLOTS,
         "llama_cpp_demo_block_count": 2, "llama_cpp_demo_embedding_length": 256,
-        "monitoring_process_run_dir": str(run_dir), "monitoring_process_listen_address": f"127.0.0.1:{_free_port()}",
+        "monitoring_process_run_dir": str(run_dir), "monitoring_process_listen_address": f"127.0.0.1:{free_port()}",
         "benchmark_results_dir": str(tmp / "results"), "benchmark_run_id": "observe",
         "benchmark_concurrency": ",".join(map(str, LEVELS)), "benchmark_max_requests": 100000,
         "benchmark_duration_s": 12.0, "benchmark_warmup_requests": 1, "benchmark_mean_output_tokens": 48,
@@ -91,7 +84,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, alert_receiver):
         "benchmark_slo_ttft_s": 600.0, "benchmark_slo_itl_s": 60.0,
         # Alerts: more than 2 deferred per pod for 2 s fires the queue alert (6 users on 2 slots defer 4, 1 user
         # none); Alertmanager batches for 1 s, then posts to the test's receiver.
-        "monitoring_process_alertmanager_listen_address": f"127.0.0.1:{_free_port()}",
+        "monitoring_process_alertmanager_listen_address": f"127.0.0.1:{free_port()}",
         "monitoring_alert_receiver_url": alert_receiver[0], "monitoring_alert_waiting_per_pod": 2,
         "monitoring_alert_for": "2s", "monitoring_alert_group_wait": "1s",
     }

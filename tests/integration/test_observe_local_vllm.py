@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_http import free_port
 from observe_support import ADAPTER_PLACEHOLDERS, known_metrics, metric_names, promql_expressions, rendered
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.prom_sampler import PrometheusClient, observe
@@ -51,21 +51,15 @@ def _not_here(expression: str) -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
     """One run of playbooks/local_vllm.yml; yields (variables, play stdout, run folder, live metric names)."""
     tmp = tmp_path_factory.mktemp("observe-local-vllm")
     run_dir = tmp / "run"
     variables: dict[str, Any] = {
-        "vllm_port": _free_port(), "vllm_run_dir": str(run_dir), "vllm_max_num_seqs": SEQS,
+        "vllm_port": free_port(), "vllm_run_dir": str(run_dir), "vllm_max_num_seqs": SEQS,
         "vllm_cpu_torch_wheel_dir": "/opt/wheels" if Path("/opt/wheels").is_dir() else "",
-        "monitoring_process_run_dir": str(run_dir), "monitoring_process_listen_address": f"127.0.0.1:{_free_port()}",
+        "monitoring_process_run_dir": str(run_dir), "monitoring_process_listen_address": f"127.0.0.1:{free_port()}",
         "benchmark_results_dir": str(tmp / "results"), "benchmark_run_id": "observe",
         "local_vllm_benchmark_concurrency": ",".join(map(str, LEVELS)), "local_vllm_duration_s": DURATION_S,
         "benchmark_warmup_requests": 1,

