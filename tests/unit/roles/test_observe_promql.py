@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -110,6 +111,51 @@ def test_oci_panels_name_only_known_api_gateway_metrics() -> None:
         assert target["queryText"].startswith(target["metric"] + "[1m]")
         # The gateway filter of the variant is applied to every query.
         assert 'resourceId = "ocid1.apigateway.oc1.iad.example"' in target["queryText"]
+
+
+_MQL_FILTER_DIMENSION = re.compile(r"([A-Za-z]+)\s*=~?\s*\"")
+_MQL_GROUP_BY = re.compile(r"\.groupBy\(([^)]*)\)")
+
+
+def _mql_dimensions(query: str) -> set[str]:
+    """The dimensions an MQL query filters ({name = "v"} / {name =~ "v*"}) or groups (.groupBy(a, b)) by."""
+    names = set(_MQL_FILTER_DIMENSION.findall(query))
+    for group in _MQL_GROUP_BY.findall(query):
+        names |= {name.strip() for name in group.split(",") if name.strip()}
+    return names
+
+
+def test_oci_panels_use_only_the_dimensions_oracle_lists_for_each_metric() -> None:
+    """Each OCI panel filters and groups only by dimensions that Oracle's "API Gateway Metrics" page lists for its
+    metric (tests/data/known_metrics.yml, copied from that page's table, cited there)."""
+    listed = known_metrics()["oci_apigateway"]["dimensions"]
+    targets = [target for dashboard in dashboards(rendered("keda")).values() for panel in dashboard["panels"]
+               for target in panel.get("targets", []) if target.get("namespace") == "oci_apigateway"]
+    for target in targets:
+        used = _mql_dimensions(target["queryText"])
+        assert used, target["queryText"]
+        assert used <= set(listed[target["metric"]]), (target["queryText"], used - set(listed[target["metric"]]))
+    # The dimension check bites: a subscriber dimension on the subscriber metrics is not one Oracle lists.
+    assert not {"subscriberName"} <= set(listed["SubscriberQuotaProportionUsed"])
+
+
+def test_tenant_panels_chart_one_series_per_tenant() -> None:
+    """The tenant row groups by the subscriber (requests) or its usage plan (quota, rate limit), both named
+    <api_gateway_name>-tenant-<name>, and its legends name that dimension."""
+    panels = {panel["title"]: panel for dashboard in dashboards(rendered("keda")).values()
+              for panel in dashboard["panels"]}
+    row = [title for title, panel in panels.items() if panel["type"] == "row" and "tenants" in title]
+    assert row == ["API Gateway tenants (OCI Monitoring, usage plans)"]
+    expected = {
+        "Requests per tenant per minute": ("UsagePlanRequests", "subscriberName"),
+        "Quota used per tenant (share of the period quota)": ("SubscriberQuotaProportionUsed", "usagePlanName"),
+        "Rate limit used per tenant (peak share)": ("SubscriberRateLimitProportionUsed", "usagePlanName"),
+    }
+    for title, (metric, dimension) in expected.items():
+        (target,) = panels[title]["targets"]
+        assert target["metric"] == metric
+        assert f".groupBy({dimension})." in target["queryText"]
+        assert target["legendFormat"] == "{{" + dimension + "}}"
 
 
 def _alert_summary(rules: list[dict], alertname: str, labels: dict[str, str]) -> str:
