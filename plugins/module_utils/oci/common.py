@@ -285,16 +285,19 @@ class OCIModule(AnsibleModule):
                 self.fail_json(msg=f"Cannot set up OCI authentication ({self.params['auth_type']}): {error}")
         return self._oci_config, self._signer
 
-    def client(self, client_class: type) -> Any:
-        """An SDK client with SDK-level retries and circuit breaker off: our retry helper is the only one."""
+    def client(self, client_class: type, service_endpoint: str | None = None) -> Any:
+        """An SDK client with SDK-level retries and circuit breaker off: our retry helper is the only one.
+
+        ``service_endpoint``: an endpoint OCI gives for one resource (an identity domain's URL), used as is;
+        otherwise ``api_endpoint`` when set, else the SDK's regional endpoint."""
         config, signer = self.oci_config_and_signer()
         kwargs: dict[str, Any] = {
             "retry_strategy": oci.retry.NoneRetryStrategy(),
             "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
             "timeout": (10, 60),
         }
-        if self.params.get("api_endpoint"):
-            kwargs["service_endpoint"] = self.params["api_endpoint"]
+        if service_endpoint or self.params.get("api_endpoint"):
+            kwargs["service_endpoint"] = service_endpoint or self.params["api_endpoint"]
         if signer is not None:
             kwargs["signer"] = signer
         try:

@@ -138,3 +138,102 @@ class IdentityResource(OCIResource):
     def delete(self, current: dict[str, Any]) -> str | None:
         self.module.call(getattr(self.client, f"delete_{self.noun}"), current["id"])
         return None
+
+
+# ---- identity domains ------------------------------------------------------------------------------------------
+# A tenancy with identity domains keeps its dynamic groups in the SCIM-based Identity Domains API, one endpoint per
+# domain: "https://<domainURL>/admin/v1/" (oci SDK docstring: IdentityDomainsClient), the domain URL being
+# DomainSummary.url ("Region-agnostic identity domain URL") from IdentityClient.list_domains.
+DYNAMIC_RESOURCE_GROUP_SCHEMA = "urn:ietf:params:scim:schemas:oracle:idcs:DynamicResourceGroup"
+# matchingRule is "returned: request" (oci SDK docstring: DynamicResourceGroup.matching_rule): asked for by name.
+DYNAMIC_RESOURCE_GROUP_ATTRIBUTES = "displayName,description,matchingRule,ocid,domainOcid,compartmentOcid"
+
+
+def live_domains(domains: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The identity domains a tenancy lists that are ACTIVE (DomainSummary.lifecycle_state: CREATING, ACTIVE,
+    DELETING, INACTIVE)."""
+    return [item for item in domains if item.get("lifecycle_state") == "ACTIVE"]
+
+
+def choose_domain(domains: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:
+    """The domain ``wanted`` names (display name or OCID), else the tenancy's Default domain (type DEFAULT).
+
+    None when the tenancy has no identity domains and none is wanted; ValueError (its sentence names the option and
+    the domains there are) when ``wanted`` names none of them.
+    """
+    if wanted:
+        found = [item for item in domains if wanted in (item.get("id"), item.get("display_name"))]
+        if len(found) == 1:
+            return found[0]
+        known = ", ".join(f"{item.get('display_name')} ({item.get('id')})" for item in domains) or "none"
+        raise ValueError(f"identity_domain '{wanted}' names no identity domain of the tenancy "
+                         f"({'it names several' if found else 'its domains: ' + known})")
+    if not domains:
+        return None
+    default = [item for item in domains if item.get("type") == "DEFAULT"] or \
+        [item for item in domains if item.get("display_name") == "Default"]
+    if len(default) != 1:
+        known = ", ".join(str(item.get("display_name")) for item in domains)
+        raise ValueError(f"the tenancy has identity domains ({known}) but no single Default domain; set "
+                         "identity_domain to the domain's display name or OCID")
+    return default[0]
+
+
+def dynamic_group_subject(name: str, domain: dict[str, Any] | None) -> str:
+    """The policy subject for dynamic group ``name`` (Oracle, "Policy Syntax: Subjects",
+    docs.oracle.com/iaas/Content/Identity/policysyntax/subject.htm: "dynamic-group
+    '<identity_domain_name>'/'<dynamic-group_name>'"; "If the policy is for the default identity domain, you can omit
+    <identity_domain_name>"): the plain name in classic IAM and in the Default domain, quoted domain/name otherwise."""
+    if domain is None or domain.get("type") == "DEFAULT":
+        return f"dynamic-group {name}"
+    return f"dynamic-group '{domain.get('display_name')}'/'{name}'"
+
+
+class DomainDynamicGroups:
+    """Dynamic resource groups of one identity domain (SCIM), shaped like the classic IAM dynamic group dict
+    (id = the group's OCID, name, description, matching_rule) plus scim_id and identity_domain."""
+
+    def __init__(self, module: Any, domain: dict[str, Any]) -> None:
+        self.module = module
+        self.domain = domain
+        self.client = module.client(oci.identity_domains.IdentityDomainsClient, service_endpoint=domain["url"])
+
+    def shaped(self, group: Any) -> dict[str, Any]:
+        raw = model_to_dict(group)
+        return {"id": raw.get("ocid"), "scim_id": raw.get("id"), "name": raw.get("display_name"),
+                "description": raw.get("description"), "matching_rule": raw.get("matching_rule"),
+                "compartment_id": raw.get("compartment_ocid"), "identity_domain": self.domain.get("display_name"),
+                "identity_domain_id": self.domain.get("id"), "lifecycle_state": "ACTIVE"}
+
+    def find(self, name: str) -> list[dict[str, Any]]:
+        # SCIM filter (RFC 7644 section 3.4.2.2): displayName is idcsSearchable and globally unique in the domain.
+        escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+        response = self.module.call(self.client.list_dynamic_resource_groups, filter=f'displayName eq "{escaped}"',
+                                    attributes=DYNAMIC_RESOURCE_GROUP_ATTRIBUTES)
+        return [self.shaped(item) for item in response.data.resources or []]
+
+    def get(self, scim_id: str) -> dict[str, Any]:
+        return self.shaped(self.module.call(self.client.get_dynamic_resource_group, scim_id,
+                                            attributes=DYNAMIC_RESOURCE_GROUP_ATTRIBUTES).data)
+
+    def body(self, desired: dict[str, Any]) -> Any:
+        # Only readWrite attributes: a replace naming a readOnly one is refused (400; oci SDK docstring:
+        # IdentityDomainsClient.put_dynamic_resource_group).
+        return oci.identity_domains.models.DynamicResourceGroup(
+            schemas=[DYNAMIC_RESOURCE_GROUP_SCHEMA], display_name=desired["name"],
+            description=desired.get("description"), matching_rule=desired["matching_rule"])
+
+    def create(self, desired: dict[str, Any], retry_token: str) -> None:
+        self.module.call(self.client.create_dynamic_resource_group, dynamic_resource_group=self.body(desired),
+                         attributes=DYNAMIC_RESOURCE_GROUP_ATTRIBUTES, opc_retry_token=retry_token)
+
+    def replace(self, current: dict[str, Any], desired: dict[str, Any]) -> None:
+        # PUT replaces the whole resource: fields not changing are sent as they are.
+        merged = {"name": current["name"], "description": current.get("description"),
+                  "matching_rule": current.get("matching_rule"),
+                  **{key: value for key, value in desired.items() if value is not None}}
+        self.module.call(self.client.put_dynamic_resource_group, current["scim_id"],
+                         dynamic_resource_group=self.body(merged), attributes=DYNAMIC_RESOURCE_GROUP_ATTRIBUTES)
+
+    def delete(self, current: dict[str, Any]) -> None:
+        self.module.call(self.client.delete_dynamic_resource_group, current["scim_id"])

@@ -60,6 +60,6 @@ def test_service_refusals_go_through_a_rule() -> None:
     # A parent OCID that does not exist: the SDK model's required clusterId must name a cluster, not a rule.
     known = "ApiError(400, 'InvalidParameter', f\"cluster {item.get('clusterId')} does not exist\")"
     found = (_raw_refusals(EMULATOR / "api_gateway.py") + _raw_refusals(EMULATOR / "container_engine.py")
-             + _raw_refusals(EMULATOR / "identity.py"))
+             + _raw_refusals(EMULATOR / "identity.py") + _raw_refusals(EMULATOR / "identity_domains.py"))
     raw = [entry for entry in found if not entry.endswith(known)]
     assert raw == []
