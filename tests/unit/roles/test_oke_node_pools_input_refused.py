@@ -70,3 +70,23 @@ def test_bad_iam_input_fails_in_the_preflight_naming_the_variable(tmp_path: Path
     for case in ("grafana off, bad name unchecked", "valid model reads"):
         message = outcomes[case]["message"]
         assert outcomes[case]["failed"] and "no-oci-config" in message and "oke_node_pools_" not in message, message
+
+
+def test_grafana_identity_domain_is_a_display_name(tmp_path: Path, monkeypatch) -> None:
+    """The policy names the domain by display name ('<domain>'/'<group>'): an OCID or a quote in
+    oke_node_pools_grafana_identity_domain is refused in the preflight, naming the variable; a display name passes."""
+    monkeypatch.setenv("OCI_AUTH_TYPE", "api_key")
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(tmp_path / "no-oci-config"))
+    cases = {
+        "domain ocid": {**BASE, "oke_node_pools_grafana_identity_domain": "ocid1.domain.oc1..aaaaaaaaexample"},
+        "domain with a quote": {**BASE, "oke_node_pools_grafana_identity_domain": "ML'Domain"},
+        "domain name": {**BASE, "oke_node_pools_grafana_identity_domain": "ML-Domain"},
+    }
+    outcomes = run_cases("oke_node_pools", cases, tmp_path)
+    assert "oke_node_pools_grafana_identity_domain must be the identity domain's display name" in (
+        outcomes["domain ocid"]["message"])
+    assert "oke_node_pools_grafana_identity_domain must not contain a quote" in (
+        outcomes["domain with a quote"]["message"])
+    passed = outcomes["domain name"]
+    assert passed["failed"] and "no-oci-config" in passed["message"], passed
+    assert "oke_node_pools_" not in passed["message"], passed
