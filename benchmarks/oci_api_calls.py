@@ -3,8 +3,9 @@
 Runs the real ``ansible-playbook playbooks/provision.yml -i inventories/oke`` four times against a fresh
 emulator with every switchable rule on (list-after-create lag, work requests listing several entities, an
 empty list read back as null, the deployment defaults OCI fills in; see tests/fixtures/oci_emulator/rules.py):
-first converge, no-op converge, converge after the cluster autoscaler resized a pool, check-mode converge. It
-counts the emulator's calls by operation for each and writes a Markdown table:
+first converge, no-op converge, converge after the cluster autoscaler resized a pool, check-mode converge; then
+twice (first and no-op converge) against a fresh emulator whose tenancy has identity domains. It counts the
+emulator's calls by operation for each and writes a Markdown table:
 
     .venv/bin/python benchmarks/oci_api_calls.py [--output benchmarks/results/oci_api_calls.md]
 
@@ -31,7 +32,9 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
 importlib.import_module("conftest")  # links the checkout as ansible_collections.llmops.oke
 from provision_support import live_resources, run_playbook, start_emulator  # noqa: E402
 
-WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable", "Add", "Remove")
+domain = importlib.import_module("oci_emulator.identity").domain  # tests/fixtures is on sys.path now
+
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable", "Add", "Remove", "Put")
 POLL_OPERATIONS = ("GetWorkRequest", "ApiGatewayGetWorkRequest")
 # Three tenants, each with its own usage plan and subscriber (api_gateway_tenants, issue 25).
 TENANTS = [
@@ -47,6 +50,8 @@ VAULT = {"api_gateway_tenant_vault_id": "ocid1.vault.oc1.iad.aaaaaaaabenchvault"
 # policy (the inventory's grafana_oci_auth instance_principal), the backends NSG (issue 25), and per tenant 1 plan,
 # 1 subscriber and 1 Vault secret.
 MANAGED_RESOURCES = 13 + 3 * len(TENANTS)
+# The tenancy of the last two runs: identity domains Default and ML-Domain (the common case since 2023).
+DOMAINS = "identity domains"
 # The inventory's pool the autoscaler grows from 1 to 3 nodes between two runs (emulator rule autoscaler_resizes_pool).
 AUTOSCALED_POOL = "gpu-a10"
 
@@ -69,37 +74,49 @@ def kind_of(operation: str) -> str:
 
 
 def measure() -> list[ConvergeRun]:
+    """The four runs in a tenancy without identity domains, then a first and a no-op converge in a fresh tenancy
+    with identity domains (Default and ML-Domain), where Grafana's dynamic group goes to the Default domain."""
     runs = []
-    with tempfile.TemporaryDirectory(prefix="oci-api-calls-") as directory:
-        work = Path(directory)
-        emulator, identity = start_emulator(work)
-        emulator.switch_on("all")
-        try:
-            for label, check in (("first converge", False), ("no-op converge", False),
-                                 ("after autoscaler resize", False), ("check-mode converge", True)):
-                if label == "after autoscaler resize":
-                    emulator.action_resize_node_pool(name=AUTOSCALED_POOL, size=3)
-                emulator.reset_counts()
-                started = time.monotonic()
-                run = run_playbook("provision.yml", emulator, identity, work, check=check,
-                                   extra_vars={"api_gateway_tenants": TENANTS, **VAULT,
-                                               "api_gateway_tenant_token_dir": str(work / "tenant-keys")})
-                elapsed = time.monotonic() - started
-                if run.returncode != 0:
-                    raise SystemExit(f"{label} failed:\n{run.output[-4000:]}")
-                runs.append(ConvergeRun(label, Counter(emulator.calls), elapsed, run.changed, live_resources(emulator)))
-        finally:
-            emulator.stop()
+    plans = [("first converge", False, False), ("no-op converge", False, False),
+             ("after autoscaler resize", False, False), ("check-mode converge", True, False),
+             (f"{DOMAINS}: first converge", False, True), (f"{DOMAINS}: no-op converge", False, True)]
+    for with_domains in (False, True):
+        with tempfile.TemporaryDirectory(prefix="oci-api-calls-") as directory:
+            work = Path(directory)
+            emulator, identity = start_emulator(work)
+            emulator.switch_on("all")
+            if with_domains:
+                emulator.identity_domains = [domain("Default"), domain("ML-Domain")]
+            try:
+                for label, check, domains_run in plans:
+                    if domains_run != with_domains:
+                        continue
+                    if label == "after autoscaler resize":
+                        emulator.action_resize_node_pool(name=AUTOSCALED_POOL, size=3)
+                    emulator.reset_counts()
+                    started = time.monotonic()
+                    run = run_playbook("provision.yml", emulator, identity, work, check=check,
+                                       extra_vars={"api_gateway_tenants": TENANTS, **VAULT,
+                                                   "api_gateway_tenant_token_dir": str(work / "tenant-keys")})
+                    elapsed = time.monotonic() - started
+                    if run.returncode != 0:
+                        raise SystemExit(f"{label} failed:\n{run.output[-4000:]}")
+                    runs.append(ConvergeRun(label, Counter(emulator.calls), elapsed, run.changed,
+                                            live_resources(emulator)))
+            finally:
+                emulator.stop()
     return runs
 
 
 def report(runs: list[ConvergeRun]) -> str:
-    alive = sum(runs[1].alive.values())
-    if alive != MANAGED_RESOURCES:
-        raise SystemExit(f"the no-op converge left {alive} resources alive, not the {MANAGED_RESOURCES} counted here: "
-                         f"{runs[1].alive}")
+    for noop in (runs[1], runs[5]):
+        alive = sum(noop.alive.values())
+        if alive != MANAGED_RESOURCES:
+            raise SystemExit(f"the {noop.label} left {alive} resources alive, not the {MANAGED_RESOURCES} counted "
+                             f"here: {noop.alive}")
     operations = sorted({op for run in runs for op in run.calls}, key=lambda op: (kind_of(op), op))
     noop_reads = sum(count for op, count in runs[1].calls.items() if kind_of(op) == "read")
+    domain_noop_reads = sum(count for op, count in runs[5].calls.items() if kind_of(op) == "read")
     lines = [
         "# OCI API calls of `playbooks/provision.yml` (emulator)",
         "",
@@ -131,7 +148,7 @@ def report(runs: list[ConvergeRun]) -> str:
         "taints), deployments (the API specification), the usage plan (entitlement targets), the subscriber (its "
         "clients' token digests: the role keeps OCI on the token it exports); the add-on is read by name "
         "(one get); each IAM policy or dynamic group is found after reading the tenancy's home region (region "
-        "subscriptions), the dynamic group also after listing the identity domains (refused in a domain tenancy); "
+        "subscriptions), the dynamic group also after listing the identity domains; "
         "each Vault secret is listed and its current bundle read, so its content is compared without printing it; "
         "the backends NSG is one list and one list of its security rules (they are compared as a set). "
         "Once per run the node pool options are read (GetNodePoolOptions), so both pools' shapes are "
@@ -145,6 +162,14 @@ def report(runs: list[ConvergeRun]) -> str:
         "- After the autoscaler resized a pool: zero writes, the same reads as a no-op; the role marks the "
         "autoscaler's pools `size_managed_by_autoscaler`, so their size is left to it.",
         "- Check mode reads what a no-op reads and writes nothing.",
+        f"- In a tenancy with {DOMAINS} (Default and ML-Domain; the last two columns, a fresh tenancy), Grafana's "
+        "dynamic group is a dynamic resource group of the Default domain, written and found through the Identity "
+        "Domains (SCIM) API at the domain's URL (CreateDynamicResourceGroup, ListDynamicResourceGroups filtered by "
+        "displayName) instead of the classic IAM API; the no-op reads the same number of calls for it (the domains, "
+        "then one SCIM list). "
+        f"No-op total there: {domain_noop_reads} reads for {MANAGED_RESOURCES} resources "
+        f"({domain_noop_reads / MANAGED_RESOURCES:.2f} per resource), "
+        f"{sum(c for op, c in runs[5].calls.items() if kind_of(op) == 'write')} writes.",
         "",
         f"Resources alive after the runs: {runs[-1].alive}",
     ]
