@@ -18,7 +18,7 @@ description:
     goes to the domain O(identity_domain) names, or else to the tenancy's Default domain; an O(identity_domain) that
     names no domain of the tenancy is refused before any write, listing the domains.
   - Policies name a domain's dynamic group as C(dynamic-group '<domain>'/'<name>'), or by its plain name in the Default
-    domain (Oracle, "Policy Syntax: Subjects", docs.oracle.com/iaas/Content/Identity/policysyntax/subject.htm); the
+    domain (Oracle, "Policy Syntax - Subjects", docs.oracle.com/iaas/Content/Identity/policysyntax/subject.htm); the
     module returns that subject as RV(policy_subject).
   - OCI takes IAM writes only in the tenancy's home region (read from its region subscriptions); a run aimed at
     another region is refused before anything is written.
@@ -55,7 +55,7 @@ options:
       - O(freeform_tags) and O(defined_tags) are refused for a group in an identity domain (SCIM resources carry tags
         in an extension this module does not manage).
     type: str
-    version_added: 0.3.0
+    version_added: 0.2.0
 """
 
 EXAMPLES = r"""
