@@ -33,6 +33,7 @@ importlib.import_module("conftest")  # links the checkout as ansible_collections
 from provision_support import live_resources, run_playbook, start_emulator  # noqa: E402
 
 domain = importlib.import_module("oci_emulator.identity").domain  # tests/fixtures is on sys.path now
+groups = importlib.import_module("oci_emulator.identity_domains").groups
 
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Install", "Disable", "Add", "Remove", "Put")
 POLL_OPERATIONS = ("GetWorkRequest", "ApiGatewayGetWorkRequest")
@@ -101,8 +102,8 @@ def measure() -> list[ConvergeRun]:
                     elapsed = time.monotonic() - started
                     if run.returncode != 0:
                         raise SystemExit(f"{label} failed:\n{run.output[-4000:]}")
-                    runs.append(ConvergeRun(label, Counter(emulator.calls), elapsed, run.changed,
-                                            live_resources(emulator)))
+                    alive = {**live_resources(emulator), "identity_domains/DynamicResourceGroup": len(groups(emulator))}
+                    runs.append(ConvergeRun(label, Counter(emulator.calls), elapsed, run.changed, alive))
             finally:
                 emulator.stop()
     return runs

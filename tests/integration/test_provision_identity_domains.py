@@ -52,7 +52,7 @@ def test_grafana_group_in_an_identity_domain_converges_and_reruns_without_writes
     (group,) = groups(emulator)
     assert group["_domain"] == key and group["displayName"] == "llmops-grafana-nodes"
     assert group["matchingRule"] == f"ALL {{instance.compartment.id = '{FIXTURE_COMPARTMENT_ID}'}}"
-    assert live_resources(emulator).get("identity/DynamicGroup", 0) == 0  # nothing in the classic IAM API
+    assert live_resources(emulator)["identity/DynamicGroup"] == 0  # nothing in the classic IAM API
     assert grafana_policy(emulator)["statements"] == [
         f"Allow {subject} to read metrics in compartment id {FIXTURE_COMPARTMENT_ID}",
         f"Allow {subject} to read compartments in tenancy"]
