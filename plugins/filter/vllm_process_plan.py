@@ -17,7 +17,8 @@ options:
     description:
       - "Settings: C(model) (required, a folder), C(served_model_name), C(host), C(port), C(dtype),
         C(max_model_len), C(max_num_seqs), C(enable_prefix_caching), C(gpu_memory_utilization),
-        C(tensor_parallel_size), C(shutdown_timeout) (seconds vLLM lets running requests finish after SIGTERM),
+        C(tensor_parallel_size), C(block_size) (tokens per KV block, 0 = vLLM's choice),
+        C(shutdown_timeout) (seconds vLLM lets running requests finish after SIGTERM),
         C(extra_args) (list)."
     type: dict
     required: true

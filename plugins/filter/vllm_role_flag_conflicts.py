@@ -11,12 +11,18 @@ description:
   - One message per entry of the list that names a flag the role renders from its own variables (C(--port),
     C(--max-num-seqs), ...), in any spelling vLLM's parser accepts (C(--max_num_seqs=4)), naming the variable to
     set instead.
+  - On the V(process) runtime the role also sets C(--block-size) (O(vllm_cpu_block_size)).
 options:
   _input:
     description: The extra arguments (vllm_extra_args).
     type: list
     elements: str
     required: true
+  runtime:
+    description: The vllm role's runtime (vllm_runtime).
+    type: str
+    choices: [kubernetes, process]
+    default: kubernetes
 """
 
 EXAMPLES = r"""
@@ -37,8 +43,8 @@ from typing import Any  # noqa: E402
 from ansible_collections.llmops.oke.plugins.module_utils.server.vllm_args import role_flag_conflicts  # noqa: E402
 
 
-def vllm_role_flag_conflicts(extra_args: Any) -> list[str]:
-    return role_flag_conflicts(list(extra_args or []))
+def vllm_role_flag_conflicts(extra_args: Any, runtime: str = "kubernetes") -> list[str]:
+    return role_flag_conflicts(list(extra_args or []), str(runtime))
 
 
 class FilterModule:

@@ -26,6 +26,10 @@ CPU_MAPPING: dict[str, tuple[str, str]] = {
         "float16 mapped to bfloat16", "vLLM's CPU backend computes in bfloat16 or float32"),
     "enforce_eager": (
         "added (--enforce-eager)", "no CUDA graphs on CPU; skips torch.compile warm-up at start"),
+    "block_size": (
+        "--block-size vllm_cpu_block_size (0 = the CPU backend's own 128)",
+        "prefix-cache hits land on whole KV blocks; 128-token blocks never reuse a shorter shared prompt head, and the "
+        "CPU attention kernels take multiples of 32 only"),
 }
 # Flags the role sets itself: in vllm_extra_args they are refused, naming the variable to use.
 ROLE_FLAGS: dict[str, str] = {
@@ -43,6 +47,8 @@ ROLE_FLAGS: dict[str, str] = {
     "--download-dir": "vllm_cache_size_gib / vllm_cache_pvc",
     "--shutdown-timeout": "vllm_drain_timeout_s",
 }
+# Flags the role sets on the process runtime only (on Kubernetes vllm_extra_args may set them).
+PROCESS_ROLE_FLAGS: dict[str, str] = {"--block-size": "vllm_cpu_block_size (process runtime)"}
 # vLLM's short aliases of those flags (its parser registers them too).
 _ALIASES = {"-tp": "--tensor-parallel-size", "-O": None}
 
@@ -62,38 +68,70 @@ def canonical_flag(argument: str) -> str | None:
     return _ALIASES.get(flag, flag) or flag
 
 
-def role_flag_conflicts(extra_args: list[Any]) -> list[str]:
-    """One message per extra arg that sets a flag the role already sets, naming the role variable."""
+def role_flag_conflicts(extra_args: list[Any], runtime: str = "kubernetes") -> list[str]:
+    """One message per extra arg that sets a flag the role already sets on that runtime, naming the role variable."""
+    role_flags = {**ROLE_FLAGS, **(PROCESS_ROLE_FLAGS if runtime == "process" else {})}
     problems = []
     for argument in extra_args:
         flag = canonical_flag(argument)
-        if flag in ROLE_FLAGS:
-            problems.append(f"vllm_extra_args: {argument} is set by the role; use {ROLE_FLAGS[flag]}")
+        if flag in role_flags:
+            problems.append(f"vllm_extra_args: {argument} is set by the role; use {role_flags[flag]}")
     return problems
 
 
-def process_args(settings: dict[str, Any]) -> list[str]:
-    """Arguments of ``python -m vllm.entrypoints.openai.api_server`` for the role's settings on the CPU build."""
+MODES = ("kubernetes", "process")
+
+
+def server_args(settings: dict[str, Any], mode: str = "process") -> list[str]:
+    """vLLM server arguments for the role's settings: one builder for both runtimes.
+
+    ``kubernetes``: the Deployment's container args (``vllm serve`` on the GPU image): listens on every interface,
+    GPU settings as given, the Hugging Face cache folder, the model revision when the weights come from the Hub.
+    ``process``: ``python -m vllm.entrypoints.openai.api_server`` on vLLM's CPU build, ``CPU_MAPPING`` applied.
+    Both keep one order: model, name, host, port, dtype, [GPU share], sequences, [tensor parallel, download dir,
+    revision], context, prefix caching, [--enforce-eager], [--block-size], shutdown timeout, extra args.
+    """
+    if mode not in MODES:
+        raise VllmArgsError(f"vllm args: mode {mode!r} is not one of {', '.join(MODES)}")
+    gpu = mode == "kubernetes"
     if not settings.get("model"):
-        raise VllmArgsError("vllm process runtime needs a model folder")
+        raise VllmArgsError("vllm_model is empty" if gpu else "vllm process runtime needs a model folder")
     dtype = str(settings.get("dtype") or "auto")
-    if dtype in ("float16", "half"):
+    if not gpu and dtype in ("float16", "half"):
         dtype = "bfloat16"
     args = ["--model", str(settings["model"])]
     if settings.get("served_model_name"):
         args += ["--served-model-name", str(settings["served_model_name"])]
-    args += ["--host", str(settings.get("host") or "127.0.0.1"), "--port", str(int(settings["port"])),
-             "--dtype", dtype, "--max-num-seqs", str(int(settings["max_num_seqs"]))]
+    host = str(settings.get("host") or ("0.0.0.0" if gpu else "127.0.0.1"))
+    args += ["--host", host, "--port", str(int(settings["port"])), "--dtype", dtype]
+    if gpu:
+        args += ["--gpu-memory-utilization", str(settings["gpu_memory_utilization"])]
+    args += ["--max-num-seqs", str(int(settings["max_num_seqs"]))]
+    if gpu:
+        args += ["--tensor-parallel-size", str(int(settings.get("tensor_parallel_size") or 1))]
+        if settings.get("download_dir"):
+            args += ["--download-dir", str(settings["download_dir"])]
+        # A revision pins Hub weights and tokenizer; a local folder (url archive, PVC) has none.
+        if settings.get("revision") and (settings.get("model_source") or "huggingface") == "huggingface":
+            args += ["--revision", str(settings["revision"]), "--tokenizer-revision", str(settings["revision"])]
     if int(settings.get("max_model_len") or 0) > 0:
         args += ["--max-model-len", str(int(settings["max_model_len"]))]
     args.append("--enable-prefix-caching" if _truthy(settings.get("enable_prefix_caching", True))
                 else "--no-enable-prefix-caching")
-    args.append("--enforce-eager")
-    # vLLM's own drain on SIGTERM (0, its default, aborts running requests), as the Kubernetes Deployment sets it.
-    if int(settings.get("shutdown_timeout") or 0) > 0:
-        args += ["--shutdown-timeout", str(int(settings["shutdown_timeout"]))]
+    if not gpu:
+        args.append("--enforce-eager")
+        if int(settings.get("block_size") or 0) > 0:
+            args += ["--block-size", str(int(settings["block_size"]))]
+    # vLLM's own drain on SIGTERM (0, its default, aborts running requests); the Deployment always says it.
+    if gpu or int(settings.get("shutdown_timeout") or 0) > 0:
+        args += ["--shutdown-timeout", str(int(settings.get("shutdown_timeout") or 0))]
     args += [str(extra) for extra in settings.get("extra_args") or []]
     return args
+
+
+def process_args(settings: dict[str, Any]) -> list[str]:
+    """Arguments of ``python -m vllm.entrypoints.openai.api_server`` for the role's settings on the CPU build."""
+    return server_args(settings, "process")
 
 
 def cpu_notes(settings: dict[str, Any]) -> list[str]:

@@ -92,6 +92,11 @@ TABLES: dict[str, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {
         ("vllm_model_source", {"vllm_model_source": "s3"}),
         ("vllm_cache_size_gib", {"vllm_preset": "llama31_8b", "vllm_cache_size_gib": 16}),
         ("vllm_replicas", {"vllm_replicas": "two"}),
+        # vLLM 0.32's CPU attention takes multiples of 32 only (benchmarks/results/vllm_cpu_block_size.md: 16 fails
+        # the start); the process runtime sets --block-size itself.
+        ("vllm_cpu_block_size", {"vllm_cpu_block_size": 16}),
+        ("vllm_cpu_block_size", {"vllm_cpu_block_size": -32}),
+        ("vllm_cpu_block_size", {"vllm_runtime": "process", "vllm_extra_args": ["--block_size=64"]}),
     ]),
     "llama_cpp": ({"llama_cpp_model_url": "https://models.example/m.gguf", "llama_cpp_model_sha256": SHA256}, [
         ("llama_cpp_preset", {"llama_cpp_preset": "chat"}),
