@@ -243,6 +243,65 @@ def vllm_server_view(samples: list[dict[str, float]], levels: list[int], request
     return view
 
 
+# Agreement criteria on vLLM (benchmarks/results/llmperf_crosscheck_vllm.md says why these values)
+OUTSIDE_SERVER_TTFT_MS = 20.0
+ITL_PREDICTION_BAND = (0.65, 1.35)
+
+
+def vllm_agreement(check: dict[str, Any], results: Path, run_id: str) -> list[dict[str, Any]]:
+    """Per level, what the criteria compare, from both engines' summaries and vLLM's own per-request figures.
+
+    - TTFT outside the server: the engine's mean TTFT minus vLLM's mean queue + prefill time for its requests;
+      the two engines agree when these differ by at most OUTSIDE_SERVER_TTFT_MS.
+    - ITL against the server: each engine's ITL p50 in LLMPerf's definition over what vLLM's figures predict,
+      (mean TTFT + (generated - 1) x decode ms/token) / tokens counted; inside ITL_PREDICTION_BAND for both.
+    - LLMPerf's throughput window (completed / requests per minute) beside its requests' busy time (sum of e2e / c).
+    """
+    views = {(view["engine"], view["label"]): view for view in check.get("server_view", [])}
+    ours = json.loads((results / run_id / "summary.json").read_text(encoding="utf-8"))
+    ours_levels = {level["label"]: level["summary"] for level in ours["levels"]}
+    rows = []
+    for level in check["levels"]:
+        label = level["label"]
+        if ("builtin", label) not in views or ("llmperf", label) not in views:
+            continue
+        theirs = json.loads(next((results / f"{run_id}-llmperf" / "llmperf" / label).glob("*_summary.json"))
+                            .read_text(encoding="utf-8"))
+        ttft = {"builtin": ours_levels[label]["ttft_s"]["mean"] * 1000,
+                "llmperf": float(theirs["results_ttft_s_mean"]) * 1000}
+        itl = {"builtin": level["builtin"]["itl_p50_llmperf_definition_s"] * 1000,
+               "llmperf": level["llmperf"]["itl_p50_s"] * 1000}
+        row: dict[str, Any] = {"label": label}
+        for engine in ("builtin", "llmperf"):
+            view = views[(engine, label)]
+            row[engine] = {
+                "ttft_mean_ms": round(ttft[engine], 1),
+                "outside_server_ttft_ms": round(ttft[engine] - view["queue_ms_mean"] - view["prefill_ms_mean"], 1),
+                "itl_p50_llmperf_definition_ms": round(itl[engine], 2),
+                "itl_over_server_prediction": round(itl[engine] / (
+                    (ttft[engine] + (view["generated_tokens_per_request"] - 1) * view["decode_ms_per_token_mean"])
+                    / level[engine]["output_tokens_mean"]), 2),
+                "prompt_cache_share": level[engine]["prompt_cache_share"],
+            }
+        completed = float(theirs["results_num_completed_requests"])
+        window = completed / (float(theirs["results_num_completed_requests_per_min"]) / 60)
+        busy = float(theirs["results_end_to_end_latency_s_mean"]) * completed / level["concurrency"]
+        gap = row["llmperf"]["outside_server_ttft_ms"] - row["builtin"]["outside_server_ttft_ms"]
+        low, high = ITL_PREDICTION_BAND
+        row.update({
+            "outside_server_ttft_difference_ms": round(gap, 1),
+            "caches_aligned": abs((row["llmperf"]["prompt_cache_share"] or 0)
+                                  - (row["builtin"]["prompt_cache_share"] or 0)) < 0.1,
+            "ttft_criterion_holds": abs(gap) <= OUTSIDE_SERVER_TTFT_MS,
+            "itl_criterion_holds": all(low <= row[e]["itl_over_server_prediction"] <= high
+                                       for e in ("builtin", "llmperf")),
+            "llmperf_window_s": round(window, 2), "llmperf_busy_s": round(busy, 2),
+            "builtin_level_wall_s": round(ours_levels[label]["duration_s"], 2),
+        })
+        rows.append(row)
+    return rows
+
+
 def server_tasks(log_path: Path) -> list[dict[str, Any]]:
     """Each request as the server logged it, in launch order: when it reached a slot (seconds from the first),
     prompt tokens it evaluated (cached ones excluded) and how long, tokens it generated and how long.
@@ -361,8 +420,10 @@ def main() -> None:
             for index, check in enumerate(runs):
                 levels = [lv["concurrency"] for lv in check["levels"]]
                 if record.get("backend") == "vllm":
-                    check["server_view"] = vllm_server_view(check["server_samples"], levels,
-                                                            record["requests_per_level"])
+                    samples = json.loads(Path(args.work_dir, f"{layout}-{index}", "server_samples.json").read_text())
+                    check["server_view"] = vllm_server_view(samples, levels, record["requests_per_level"])
+                    check["agreement"] = vllm_agreement(check, Path(args.work_dir, f"{layout}-{index}", "results"),
+                                                        f"{layout}{index}")
                     continue
                 check["server_tasks"] = server_tasks(Path(args.work_dir, f"{layout}-{index}", "server.log"))
                 check["server_view"] = server_view(check["server_tasks"], [lv["concurrency"] for lv in check["levels"]],
@@ -394,8 +455,10 @@ def main() -> None:
                 if vllm:
                     check["server_command"] = server.command
                     check["server_metric_names"] = server.metric_names
-                    check["server_samples"] = server.samples
+                    # the raw samples (4 a second) stay in the work dir, for --reanalyse
+                    (work / "server_samples.json").write_text(json.dumps(server.samples), encoding="utf-8")
                     check["server_view"] = vllm_server_view(server.samples, level_list, args.requests)
+                    check["agreement"] = vllm_agreement(check, work / "results", f"{layout}{index}")
                 else:
                     check["server_tasks"] = server_tasks(work / "server.log")
                     check["server_view"] = server_view(check["server_tasks"], level_list, args.requests)
