@@ -90,6 +90,20 @@ def cpu_seconds(pid: int) -> float:
     return total / ticks
 
 
+def cpu_times(cpus: list[int]) -> tuple[float, float]:
+    """(total, idle + iowait) seconds so far of these CPUs, from /proc/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = idle = 0
+    with open("/proc/stat", encoding="utf-8") as handle:
+        for line in handle:
+            name, *fields = line.split()
+            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                values = [int(value) for value in fields[:8]]
+                total += sum(values)
+                idle += values[3] + values[4]
+    return total / ticks, idle / ticks
+
+
 def affinity(pid: int) -> list[str]:
     """The distinct CPU lists every thread of pid's process tree may run on."""
     lists = set()
@@ -206,14 +220,18 @@ def complete(server: Any, prompt: list[int], output_tokens: int) -> dict[str, An
     return {"seconds": time.monotonic() - started, "usage": answer["usage"]}
 
 
-def run_level(server: Any, level: int, batch: list[list[int]], output_tokens: int, cores: int) -> dict[str, Any]:
+def run_level(server: Any, level: int, batch: list[list[int]], output_tokens: int, cores: int,
+              server_cpus: list[int]) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     cpu_before = cpu_seconds(server.pid)
+    total_before, idle_before = cpu_times(server_cpus)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(level) as pool:
         results = list(pool.map(lambda prompt: complete(server, prompt, output_tokens), batch))
     wall = time.monotonic() - started
     server_cpu = cpu_seconds(server.pid) - cpu_before
+    total_after, idle_after = cpu_times(server_cpus)
+    span = (total_after - total_before) or 1.0
     prompt_tokens = sum(r["usage"]["prompt_tokens"] for r in results)
     output = sum(r["usage"]["completion_tokens"] for r in results)
     return {
@@ -227,6 +245,11 @@ def run_level(server: Any, level: int, batch: list[list[int]], output_tokens: in
         "server_cpu_s": round(server_cpu, 2),
         "output_tok_per_server_cpu_s": round(output / server_cpu, 1) if server_cpu else None,
         "total_tok_per_server_cpu_s": round((prompt_tokens + output) / server_cpu, 1) if server_cpu else None,
+        # how the server's cores spent the level: our server, idle, everything else (other work on the host,
+        # the client where it shares them)
+        "server_cores_share": {"server": round(server_cpu / span, 3),
+                               "idle": round((idle_after - idle_before) / span, 3),
+                               "other": round(1 - server_cpu / span - (idle_after - idle_before) / span, 3)},
         "latency_s_mean": round(sum(r["seconds"] for r in results) / len(results), 3),
         "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
     }
@@ -252,7 +275,8 @@ def measure(backend: type, args: argparse.Namespace, cores: int, work: Path) -> 
             complete(server, prompt, args.output_tokens)
         for index, level in enumerate(args.levels):
             batch = prompts(args.requests * level, args.input_tokens, 1000 + index)
-            result = run_level(server, level, batch, args.output_tokens, cores)
+            result = run_level(server, level, batch, args.output_tokens, cores,
+                               [int(cpu) for cpu in cpus.split(",")])
             record["levels"].append(result)
             print(f"{backend.name} {cores} core(s) c{level}: {result['output_tok_s_per_core']} out tok/s/core, "
                   f"{result['total_tok_s_per_core']} total tok/s/core, load {result['load_average_1m']}", flush=True)
