@@ -44,6 +44,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE = os.environ.get("LLMOPS_CACHE") or os.path.expanduser("~/.cache/llmops-oke")
 sys.path.insert(0, str(REPO_ROOT / "build" / "collections"))
+from ansible_collections.llmops.oke.plugins.module_utils.local.process import start, stop  # noqa: E402
 
 # The vllm role's demo model (hf_demo.DEFAULTS) as a GGUF: same shape and vocab size, 16-bit weights.
 GGUF_SHAPE = {"block_count": 2, "embedding_length": 256, "feed_forward_length": 704, "head_count": 4,
@@ -118,21 +119,6 @@ def affinity(pid: int) -> list[str]:
     return sorted(lists)
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}; log {log}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"server never became healthy; log {log}")
-
-
 class LlamaServer:
     name = "llama.cpp"
 
@@ -149,20 +135,13 @@ class LlamaServer:
                      "-np", str(SLOTS), "-c", str(context * SLOTS), "-t", str(threads), "-tb", str(threads)]
         self.describe = {"binary": build["path"], "build": build.get("key"), "model": model["path"],
                          "model_parameters": model.get("parameters"), "args": self.args}
-        self.log_path = work / "llama-server.log"
-        self.log = self.log_path.open("w")
-        self.proc = subprocess.Popen(["taskset", "-c", cpus, build["path"], *self.args], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        _wait_healthy(self.url, self.proc, 180, self.log_path)
-        self.pid = self.proc.pid
+        self.pidfile = str(work / "llama-server.pid")
+        # taskset execs the server, so the recorded pid is llama-server's own
+        self.pid = start(["taskset", "-c", cpus, build["path"], *self.args], None, self.pidfile,
+                         str(work / "llama-server.log"), self.url + "/health", 180)["pid"]
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        stop(self.pidfile, 20)
 
 
 class VllmServer:
@@ -188,7 +167,6 @@ class VllmServer:
         record = json.loads((work / "vllm-run" / "percore.pid").read_text())
         self.pid = record["pid"]
         self.describe = {"command": record["command"], "env_threads": threads}
-        _wait_healthy(self.url, None, 60, work / "vllm-run" / "percore.log")
 
     def _role(self, variables: dict[str, Any]) -> subprocess.CompletedProcess[str]:
         venv_bin = Path(sys.executable).parent
