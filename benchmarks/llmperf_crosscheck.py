@@ -1,5 +1,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Record the cross-check (our engine beside upstream LLMPerf) on the demo llama-server (issue 17).
+"""Record the cross-check (our engine beside upstream LLMPerf) on the demo llama-server (issue 17) or vLLM (issue 23).
+
+``--backend llama`` (default): the demo llama-server, the chatbot-sized workload below. ``--backend vllm``: the
+real vLLM CPU server started by the vllm role's process runtime (rag preset, ``vllm_max_num_seqs: 4``, the demo
+HF model), the RAG-shaped workload of ``make demo`` (1,500 in / 50 out), LLMPerf counting with the model's own
+tokenizer (``benchmark_llmperf_tokenizer_dir``); each level's prompt-cache share comes from vLLM's own
+prefix-cache counters (names checked on the running server's /metrics), and a sampler of the server's /metrics
+splits vLLM's own per-request timings (queue, prefill, decode; recorded when a request finishes) by engine and
+level, from the finished-request counter (see ``vllm_server_view``).
 
 Runs the benchmark role with ``benchmark_engine: crosscheck`` through ansible-playbook, against a
 llama-server started here from the cached build and demo model (``-np 4 -c 4096 --metrics``), in two
@@ -15,6 +23,8 @@ Both engines' prompt-cache shares per level come from the server's own counters 
 output is one JSON file with each layout's crosscheck.json and the machine's load average around it.
 
     .venv/bin/python benchmarks/llmperf_crosscheck.py --output benchmarks/results/llmperf_crosscheck.json
+    .venv/bin/python benchmarks/llmperf_crosscheck.py --backend vllm --layouts shared \
+        --output benchmarks/results/llmperf_crosscheck_vllm.json
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -88,6 +99,207 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+def _role_playbook(work: Path, role: str) -> Path:
+    playbook = work / f"{role}.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        f"    - ansible.builtin.include_role:\n        name: llmops.oke.{role}\n")
+    return playbook
+
+
+def _ansible(playbook: Path, variables: dict[str, Any], timeout: float) -> subprocess.CompletedProcess[str]:
+    venv_bin = Path(sys.executable).parent
+    env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "build" / "collections"),
+           "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}"}
+    return subprocess.run([str(venv_bin / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+                           "-e", json.dumps(variables)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# vLLM's per-request figures, recorded when a request finishes (v1 engine, vllm/v1/metrics/loggers.py: the
+# request_* histograms and request_success_total), so a level's deltas are its own requests' even when the next
+# level has begun; prompt_tokens_total, generation_tokens_total and the prefix-cache counters move per engine step.
+VLLM_SAMPLED = ("vllm:request_success_total", "vllm:request_prompt_tokens_sum", "vllm:request_generation_tokens_sum",
+                "vllm:request_prefill_kv_computed_tokens_sum", "vllm:request_queue_time_seconds_sum",
+                "vllm:request_prefill_time_seconds_sum", "vllm:request_decode_time_seconds_sum",
+                "vllm:e2e_request_latency_seconds_sum", "vllm:prefix_cache_queries_total",
+                "vllm:prefix_cache_hits_total")
+
+
+class VllmServer:
+    """The real vLLM CPU server, started and stopped by the vllm role's process runtime (rag preset)."""
+
+    model_name = "llama-3.2-1b-instruct"  # the rag preset's served name
+
+    def __init__(self, log_path: Path) -> None:
+        self.work = log_path.parent
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.playbook = _role_playbook(self.work, "vllm")
+        wheels = "/opt/wheels" if Path("/opt/wheels").is_dir() else ""
+        self.variables = {"vllm_runtime": "process", "vllm_preset": "rag", "vllm_port": self.port,
+                          "vllm_name": "crosscheck", "vllm_run_dir": str(self.work / "vllm-run"),
+                          "vllm_max_num_seqs": 4, "vllm_cpu_torch_wheel_dir": wheels}
+        self.log_path = log_path
+        result = _ansible(self.playbook, self.variables, 3000)
+        if result.returncode != 0:
+            self.stop()
+            raise SystemExit("vllm role failed: " + result.stdout[-4000:])
+        record = json.loads((self.work / "vllm-run" / "crosscheck.pid").read_text())
+        self.command = record["command"]
+        self.model_dir = self.command[self.command.index("--model") + 1]
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as response:
+            text = response.read().decode()
+        self.metric_names = sorted(set(re.findall(r"^(vllm:[A-Za-z0-9_:]+)", text, re.MULTILINE)))
+        from ansible_collections.llmops.oke.plugins.module_utils.bench.metrics import VLLM_HITS, VLLM_QUERIES
+
+        missing = [name for name in (VLLM_HITS, VLLM_QUERIES) if name not in self.metric_names]
+        if missing:
+            self.stop()
+            raise SystemExit(f"the running vLLM has no {', '.join(missing)} on /metrics: {self.metric_names}")
+        self.samples: list[dict[str, float]] = []
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        from ansible_collections.llmops.oke.plugins.module_utils.bench.metrics import parse_prometheus_text
+
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
+                    parsed = parse_prometheus_text(response.read().decode())
+                self.samples.append({"t": time.time(), **{name: parsed.get(name, 0.0) for name in VLLM_SAMPLED}})
+            except OSError:
+                pass
+            self._stop.wait(0.25)
+
+    def stop(self) -> None:
+        if hasattr(self, "_stop"):
+            self._stop.set()
+            self._sampler.join(10)
+        _ansible(self.playbook, {**self.variables, "vllm_state": "absent"}, 300)
+        log = self.work / "vllm-run" / "crosscheck.log"
+        if log.is_file():
+            self.log_path.write_bytes(log.read_bytes())
+
+
+def vllm_server_view(samples: list[dict[str, float]], levels: list[int], requests: int) -> list[dict[str, Any]]:
+    """vLLM's own view of each engine's level, from its /metrics sampled every 0.25 s during the run.
+
+    Levels run one after the other (ours, then LLMPerf's) and each ends when its requests have finished, so the
+    finished-request counter (vllm:request_success_total) splits the run: ours ``requests`` per level (no warm-up),
+    LLMPerf's ``requests + concurrency - 1`` (its in-flight requests finish and are dropped). A level's figures are
+    the counter deltas between the first samples at or past its start and end counts; ``exact`` says both samples
+    hit the counts (no request of a neighbouring level inside the window). vLLM records queue, prefill and decode
+    time per request when it finishes, so these deltas belong to the level's own requests.
+    """
+    groups = [("builtin", level, requests) for level in levels] + \
+        [("llmperf", level, requests + level - 1) for level in levels]
+    if not samples:
+        return []
+    base = samples[0]["vllm:request_success_total"]
+    total = sum(count for _engine, _level, count in groups)
+    if samples[-1]["vllm:request_success_total"] - base != total:
+        return []
+
+    def at(count: float) -> dict[str, float]:
+        return next(sample for sample in samples if sample["vllm:request_success_total"] - base >= count)
+
+    view, done = [], 0
+    for engine, level, count in groups:
+        first, last = at(done), at(done + count)
+        done += count
+        delta = {name: last[name] - first[name] for name in VLLM_SAMPLED}
+        finished = delta["vllm:request_success_total"] or 1
+        prompt = delta["vllm:request_prompt_tokens_sum"]
+        generated = delta["vllm:request_generation_tokens_sum"]
+        view.append({
+            "engine": engine, "label": f"c{level}", "requests_finished": int(delta["vllm:request_success_total"]),
+            "exact": first["vllm:request_success_total"] - base == done - count
+            and last["vllm:request_success_total"] - base == done,
+            "prompt_tokens_per_request": round(prompt / finished, 1),
+            "prefill_computed_tokens_per_request": round(delta["vllm:request_prefill_kv_computed_tokens_sum"]
+                                                         / finished, 1),
+            "cached_prompt_share": round(1 - delta["vllm:request_prefill_kv_computed_tokens_sum"] / prompt, 3)
+            if prompt else None,
+            "generated_tokens_per_request": round(generated / finished, 1),
+            "queue_ms_mean": round(1000 * delta["vllm:request_queue_time_seconds_sum"] / finished, 2),
+            "prefill_ms_mean": round(1000 * delta["vllm:request_prefill_time_seconds_sum"] / finished, 2),
+            # decode time runs from the first token to the last: (generated - 1) steps per request
+            "decode_ms_per_token_mean": round(1000 * delta["vllm:request_decode_time_seconds_sum"]
+                                              / max(generated - finished, 1), 3),
+            "e2e_ms_mean": round(1000 * delta["vllm:e2e_request_latency_seconds_sum"] / finished, 2),
+            "window_s": round(last["t"] - first["t"], 2),
+        })
+    return view
+
+
+# Agreement criteria on vLLM (benchmarks/results/llmperf_crosscheck_vllm.md says why these values)
+OUTSIDE_SERVER_TTFT_MS = 20.0
+ITL_PREDICTION_BAND = (0.65, 1.35)
+
+
+def vllm_agreement(check: dict[str, Any], results: Path, run_id: str) -> list[dict[str, Any]]:
+    """Per level, what the criteria compare, from both engines' summaries and vLLM's own per-request figures.
+
+    - TTFT outside the server: the engine's mean TTFT minus vLLM's mean queue + prefill time for its requests;
+      the two engines agree when these differ by at most OUTSIDE_SERVER_TTFT_MS.
+    - ITL against the server: each engine's ITL p50 in LLMPerf's definition over what vLLM's figures predict,
+      (mean TTFT + (generated - 1) x decode ms/token) / tokens counted; inside ITL_PREDICTION_BAND for both.
+    - LLMPerf's throughput window (completed / requests per minute) beside its requests' busy time (sum of e2e / c).
+    """
+    views = {(view["engine"], view["label"]): view for view in check.get("server_view", [])}
+    ours = json.loads((results / run_id / "summary.json").read_text(encoding="utf-8"))
+    ours_levels = {level["label"]: level["summary"] for level in ours["levels"]}
+    rows = []
+    for level in check["levels"]:
+        label = level["label"]
+        if ("builtin", label) not in views or ("llmperf", label) not in views:
+            continue
+        theirs = json.loads(next((results / f"{run_id}-llmperf" / "llmperf" / label).glob("*_summary.json"))
+                            .read_text(encoding="utf-8"))
+        ttft = {"builtin": ours_levels[label]["ttft_s"]["mean"] * 1000,
+                "llmperf": float(theirs["results_ttft_s_mean"]) * 1000}
+        itl = {"builtin": level["builtin"]["itl_p50_llmperf_definition_s"] * 1000,
+               "llmperf": level["llmperf"]["itl_p50_s"] * 1000}
+        row: dict[str, Any] = {"label": label}
+        for engine in ("builtin", "llmperf"):
+            view = views[(engine, label)]
+            row[engine] = {
+                "ttft_mean_ms": round(ttft[engine], 1),
+                "outside_server_ttft_ms": round(ttft[engine] - view["queue_ms_mean"] - view["prefill_ms_mean"], 1),
+                "itl_p50_llmperf_definition_ms": round(itl[engine], 2),
+                "itl_over_server_prediction": round(itl[engine] / (
+                    (ttft[engine] + (view["generated_tokens_per_request"] - 1) * view["decode_ms_per_token_mean"])
+                    / level[engine]["output_tokens_mean"]), 2),
+                "prompt_cache_share": level[engine]["prompt_cache_share"],
+            }
+        completed = float(theirs["results_num_completed_requests"])
+        window = completed / (float(theirs["results_num_completed_requests_per_min"]) / 60)
+        busy = float(theirs["results_end_to_end_latency_s_mean"]) * completed / level["concurrency"]
+        gap = row["llmperf"]["outside_server_ttft_ms"] - row["builtin"]["outside_server_ttft_ms"]
+        low, high = ITL_PREDICTION_BAND
+        row.update({
+            "outside_server_ttft_difference_ms": round(gap, 1),
+            "caches_aligned": abs((row["llmperf"]["prompt_cache_share"] or 0)
+                                  - (row["builtin"]["prompt_cache_share"] or 0)) < 0.1,
+            "ttft_criterion_holds": abs(gap) <= OUTSIDE_SERVER_TTFT_MS,
+            "itl_criterion_holds": all(low <= row[e]["itl_over_server_prediction"] <= high
+                                       for e in ("builtin", "llmperf")),
+            "llmperf_window_s": round(window, 2), "llmperf_busy_s": round(busy, 2),
+            "builtin_level_wall_s": round(ours_levels[label]["duration_s"], 2),
+        })
+        rows.append(row)
+    return rows
 
 
 def server_tasks(log_path: Path) -> list[dict[str, Any]]:
@@ -157,28 +369,25 @@ def server_view(tasks: list[dict[str, Any]], levels: list[int], requests: int) -
     return view
 
 
-def run_role(url: str, levels: str, args: argparse.Namespace, work: Path, run_id: str) -> dict[str, Any]:
-    playbook = work / "bench.yml"
-    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-                        "    - ansible.builtin.include_role:\n        name: llmops.oke.benchmark\n")
+def run_role(server: Any, levels: str, args: argparse.Namespace, work: Path, run_id: str) -> dict[str, Any]:
+    playbook = _role_playbook(work, "benchmark")
+    if isinstance(server, VllmServer):
+        served = {"benchmark_model": server.model_name, "benchmark_backend": "vllm", "benchmark_preset": "rag",
+                  "benchmark_llmperf_tokenizer_dir": server.model_dir}
+    else:
+        served = {"benchmark_model": "demo", "benchmark_llmperf_tokenizer": "demo"}
     variables = {
-        "benchmark_base_url": url, "benchmark_model": "demo", "benchmark_api_key": "demo",
+        "benchmark_base_url": server.url, "benchmark_api_key": "demo", **served,
         "benchmark_engine": "crosscheck", "benchmark_llmperf_archive": archive(),
-        "benchmark_llmperf_tokenizer": "demo", "benchmark_concurrency": levels,
+        "benchmark_concurrency": levels,
         "benchmark_max_requests": args.requests, "benchmark_warmup_requests": 0,
         "benchmark_mean_input_tokens": args.input_tokens, "benchmark_mean_output_tokens": args.output_tokens,
         "benchmark_correctness_requests": 0, "benchmark_server_slots": 4,
         "benchmark_results_dir": str(work / "results"), "benchmark_run_id": run_id,
         "benchmark_node_shape": "local",
     }
-    venv_bin = Path(sys.executable).parent
-    env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "build" / "collections"),
-           "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}"}
     started = time.monotonic()
-    result = subprocess.run([str(venv_bin / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
-                             "-e", json.dumps(variables)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                            timeout=3600, check=False)
+    result = _ansible(playbook, variables, 3600)
     if result.returncode != 0:
         raise SystemExit(result.stdout[-6000:] + result.stderr[-3000:])
     check = json.loads((work / "results" / run_id / "crosscheck.json").read_text())
@@ -188,20 +397,34 @@ def run_role(url: str, levels: str, args: argparse.Namespace, work: Path, run_id
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--backend", choices=["llama", "vllm"], default="llama",
+                        help="llama: the demo llama-server, chatbot-sized; vllm: the vllm role's real CPU server, "
+                             "RAG-shaped (defaults 1500 in / 50 out)")
     parser.add_argument("--levels", default="1,2,4")
     parser.add_argument("--requests", type=int, default=6, help="measured requests per level, both engines")
-    parser.add_argument("--input-tokens", type=int, default=100)
-    parser.add_argument("--output-tokens", type=int, default=48)
+    parser.add_argument("--input-tokens", type=int, default=0, help="default 100 (llama), 1500 (vllm)")
+    parser.add_argument("--output-tokens", type=int, default=0, help="default 48 (llama), 50 (vllm)")
     parser.add_argument("--layouts", default="shared,fresh")
     parser.add_argument("--output", required=True)
     parser.add_argument("--work-dir", default="", help="keep run folders and server logs here (default: a temp dir)")
     parser.add_argument("--reanalyse", action="store_true",
                         help="run nothing: recompute the server's view in --output from the logs kept in --work-dir")
     args = parser.parse_args()
+    vllm = args.backend == "vllm"
+    args.input_tokens = args.input_tokens or (1500 if vllm else 100)
+    args.output_tokens = args.output_tokens or (50 if vllm else 48)
+    sys.path.insert(0, str(REPO_ROOT / "build" / "collections"))
     if args.reanalyse:
         record = json.loads(Path(args.output).read_text(encoding="utf-8"))
         for layout, runs in record["layouts"].items():
             for index, check in enumerate(runs):
+                levels = [lv["concurrency"] for lv in check["levels"]]
+                if record.get("backend") == "vllm":
+                    samples = json.loads(Path(args.work_dir, f"{layout}-{index}", "server_samples.json").read_text())
+                    check["server_view"] = vllm_server_view(samples, levels, record["requests_per_level"])
+                    check["agreement"] = vllm_agreement(check, Path(args.work_dir, f"{layout}-{index}", "results"),
+                                                        f"{layout}{index}")
+                    continue
                 check["server_tasks"] = server_tasks(Path(args.work_dir, f"{layout}-{index}", "server.log"))
                 check["server_view"] = server_view(check["server_tasks"], [lv["concurrency"] for lv in check["levels"]],
                                                    record["requests_per_level"])
@@ -209,7 +432,8 @@ def main() -> None:
         return
     record: dict[str, Any] = {"recorded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                               "command": " ".join([Path(sys.executable).name, *sys.argv]),
-                              "server_args": SERVER_ARGS, "requests_per_level": args.requests,
+                              "backend": args.backend, "host": {"cpus": os.cpu_count()},
+                              "server_args": None if vllm else SERVER_ARGS, "requests_per_level": args.requests,
                               "input_tokens": args.input_tokens, "output_tokens": args.output_tokens,
                               "warmup_requests": 0, "layouts": {}}
     with tempfile.TemporaryDirectory(prefix="llmperf-crosscheck-") as scratch:
@@ -221,15 +445,23 @@ def main() -> None:
                 work = Path(tmp, f"{layout}-{index}")
                 work.mkdir(parents=True)
                 load_before = os.getloadavg()
-                server = Server(work / "server.log")
+                server = (VllmServer if vllm else Server)(work / "server.log")
                 try:
-                    check = run_role(server.url, levels, args, work, f"{layout}{index}")
+                    check = run_role(server, levels, args, work, f"{layout}{index}")
                 finally:
                     server.stop()
                 check["load_average_1m"] = {"before": load_before[0], "after": os.getloadavg()[0]}
-                check["server_tasks"] = server_tasks(work / "server.log")
-                check["server_view"] = server_view(check["server_tasks"], [int(x) for x in levels.split(",")],
-                                                   args.requests)
+                level_list = [int(x) for x in levels.split(",")]
+                if vllm:
+                    check["server_command"] = server.command
+                    check["server_metric_names"] = server.metric_names
+                    # the raw samples (4 a second) stay in the work dir, for --reanalyse
+                    (work / "server_samples.json").write_text(json.dumps(server.samples), encoding="utf-8")
+                    check["server_view"] = vllm_server_view(server.samples, level_list, args.requests)
+                    check["agreement"] = vllm_agreement(check, work / "results", f"{layout}{index}")
+                else:
+                    check["server_tasks"] = server_tasks(work / "server.log")
+                    check["server_view"] = server_view(check["server_tasks"], level_list, args.requests)
                 runs.append(check)
                 print(f"{layout} {levels}: {check['wall_s']} s, load {load_before[0]:.2f} -> "
                       f"{check['load_average_1m']['after']:.2f}", flush=True)

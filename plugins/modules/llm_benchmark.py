@@ -266,6 +266,13 @@ options:
     type: str
     choices: [hub, demo]
     default: hub
+  llmperf_tokenizer_dir:
+    description:
+      - The served model's folder (its C(tokenizer.json) and C(tokenizer_config.json)), for example the vLLM demo
+        model's; LLMPerf counts tokens with that tokenizer, written as the one it loads and resolved offline.
+      - Set, it wins over O(llmperf_tokenizer). Empty leaves O(llmperf_tokenizer) to decide.
+    type: path
+    default: ""
   cache_dir:
     description: Cache root for LLMPerf's environment (default C(~/.cache/llmops-oke) or C($LLMOPS_CACHE)).
     type: path
@@ -431,6 +438,7 @@ MODULE_OPTIONS = dict(
     llmperf_archive_sha256=dict(type="str", default=LLMPERF_ARCHIVE_SHA256),
     llmperf_index_url=dict(type="str", default=""),
     llmperf_tokenizer=dict(type="str", choices=["hub", "demo"], default="hub"),
+    llmperf_tokenizer_dir=dict(type="path", default=""),
     cache_dir=dict(type="path"),
 )
 
@@ -491,6 +499,10 @@ def main():
         module.fail_json(msg="llm_benchmark: {0}engine={1} runs LLMPerf, which takes closed-loop levels and a "
                              "request count: set {0}mode=closed and {0}max_requests; nothing was sent or "
                              "written".format(params["variable_prefix"], params["engine"]))
+    tokenizer_dir = params["llmperf_tokenizer_dir"]
+    if llmperf_runs and tokenizer_dir and not os.path.isfile(os.path.join(tokenizer_dir, "tokenizer.json")):
+        module.fail_json(msg="llm_benchmark: {}llmperf_tokenizer_dir={}: no tokenizer.json there; nothing was "
+                             "sent or written".format(params["variable_prefix"], tokenizer_dir))
     if params["validate_only"]:
         module.exit_json(changed=False, run_dir=run_dir, status="valid", **plan(config, params, run_id, run_dir))
 
@@ -516,7 +528,8 @@ def main():
             llmperf = LlmperfOptions(archive_url=params["llmperf_archive"],
                                      archive_sha256=params["llmperf_archive_sha256"],
                                      index_url=params["llmperf_index_url"], cache_dir=params["cache_dir"],
-                                     demo_vocab_size=DEMO_VOCAB_SIZE if params["llmperf_tokenizer"] == "demo" else 0)
+                                     demo_vocab_size=DEMO_VOCAB_SIZE if params["llmperf_tokenizer"] == "demo" else 0,
+                                     tokenizer_dir=params["llmperf_tokenizer_dir"] or "")
             if params["engine"] == "llmperf":
                 summary = run_llmperf_engine(config, llmperf)
             else:

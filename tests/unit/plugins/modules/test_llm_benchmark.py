@@ -77,6 +77,18 @@ def test_invalid_options_name_the_option(server, tmp_path) -> None:
     assert server.server.arrivals == 0 and not (tmp_path / "r1").exists()
 
 
+def test_a_tokenizer_folder_without_tokenizer_json_is_refused_before_anything(server, tmp_path) -> None:
+    args = {**base_args(server, tmp_path), "engine": "crosscheck", "llmperf_tokenizer_dir": str(tmp_path),
+            "variable_prefix": "benchmark_", "validate_only": True}
+    result = run(args)
+    assert result["failed"] is True
+    assert result["msg"] == (f"llm_benchmark: benchmark_llmperf_tokenizer_dir={tmp_path}: no tokenizer.json there; "
+                             "nothing was sent or written")
+    assert server.server.arrivals == 0 and not (tmp_path / "r1").exists()
+    (tmp_path / "tokenizer.json").write_text("{}")
+    assert run(args)["status"] == "valid"
+
+
 def test_import_from_a_job_sends_no_load(server, tmp_path) -> None:
     job = run({**base_args(server, tmp_path / "job"), "run_id": "in-job"})
     arrivals = server.server.arrivals

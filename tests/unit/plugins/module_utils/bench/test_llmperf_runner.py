@@ -409,3 +409,37 @@ def test_commands_for_a_v1_base_url() -> None:
     script = os.path.join("/r/source", "token_benchmark_ray.py")
     assert load_command(install, work, 4, "/out/c4")[:2] == ["/r/venv/bin/python", script]
     assert correctness_command(install, work, "/out/correctness")[-1] == '{"max_tokens": 16}'
+
+
+def test_engine_counts_with_the_served_models_own_tokenizer(tmp_path: Path, fake_llmperf: tuple[str, Path]) -> None:
+    """The vLLM demo model's folder: its tokenizer.json verbatim, its specials, no BOS added (the model adds none)."""
+    url, _log = fake_llmperf
+    model = tmp_path / "model"
+    model.mkdir()
+    tokenizer = {"version": "1.0", "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}
+    (model / "tokenizer.json").write_text(json.dumps(tokenizer))
+    (model / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|begin_of_text|>", "eos_token": "<|im_end|>",
+        "pad_token": "<|end_of_text|>", "add_bos_token": False, "chat_template": "{{ x }}"}))
+    config = BenchmarkConfig.from_dict({"base_url": url, "model": "m", "concurrency": [1], "max_requests": 2,
+                                        "correctness_requests": 0, "results_dir": str(tmp_path / "results"),
+                                        "run_id": "v", "report": False})
+    run_llmperf_engine(config, LlmperfOptions(demo_vocab_size=512, tokenizer_dir=str(model)))
+    raw = tmp_path / "results" / "v" / "llmperf"
+    snapshot = raw / "hf_home" / "hub" / "models--hf-internal-testing--llama-tokenizer" / "snapshots" / \
+        runner.TOKENIZER_REVISION
+    assert json.loads((snapshot / "tokenizer.json").read_text()) == tokenizer, "the model's file, not the demo vocab"
+    written = json.loads((snapshot / "tokenizer_config.json").read_text())
+    assert written["add_bos_token"] is False and written["bos_token"] == "<|begin_of_text|>"
+    assert written["eos_token"] == "<|im_end|>" and "unk_token" not in written
+    record = json.loads((raw / "llmperf_run.json").read_text())
+    assert f"served model's own tokenizer ({model}/tokenizer.json)" in record["tokenizer"]
+    assert "BOS not added" in record["tokenizer"]
+
+
+def test_a_tokenizer_folder_without_tokenizer_json_is_refused(tmp_path: Path, fake_llmperf: tuple[str, Path]) -> None:
+    url, _log = fake_llmperf
+    config = BenchmarkConfig.from_dict({"base_url": url, "model": "m", "concurrency": [1], "max_requests": 2,
+                                        "results_dir": str(tmp_path / "results"), "run_id": "n", "report": False})
+    with pytest.raises(LlmperfError, match=rf"llmperf_tokenizer_dir={tmp_path}: no readable tokenizer\.json"):
+        run_llmperf_engine(config, LlmperfOptions(tokenizer_dir=str(tmp_path)))
