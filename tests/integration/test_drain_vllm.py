@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from drain_support import Front, metric, stop_mid_level, stream_then_sigterm
 from k8s_support import load_documents, render_playbook
-from test_vllm_process import RolePlay
+from vllm_support import RolePlay
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig
 
