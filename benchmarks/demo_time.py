@@ -169,6 +169,11 @@ def markdown(record: dict[str, Any]) -> str:
         lines.append(f"| {backend} | {half['playbook']} | {half['wall_s']} | {half['load']['mean']} | "
                      f"{half['load']['max']} | {half['tasks']} |")
     lines += ["", f"Total: **{record.get('total_s')} s** ({'ok' if record.get('ok') else 'FAILED'}).", ""]
+    busy = [backend for backend, half in record["halves"].items() if (half["load"]["mean"] or 0) > record["cpus"]]
+    if busy:
+        halves = f"{' and '.join(busy)} {'halves' if len(busy) > 1 else 'half'}"
+        lines += [f"The host was busy with other work during the {halves} (1-minute load above its {record['cpus']} "
+                  "CPUs): those times are upper bounds, not the quiet-machine figure.", ""]
     for backend, half in record["halves"].items():
         lines += [f"Slowest tasks, {backend}:", "", "| task | s |", "|---|---:|"]
         lines += [f"| {item['task']} | {item['s']} |" for item in half["slowest_tasks"]]
