@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         if busy:
             print(f"caches: {time.monotonic() - started:.0f} s, still filling "
                   + ", ".join(f"{name} ({_step(name)})" for name in busy), flush=True)
-    print(f"caches: done in {time.monotonic() - started:.1f} s", flush=True)
+    took = f"{time.monotonic() - started:.1f} s"
+    print(f"caches: {', '.join(sorted(failed))} FAILED ({took}); the tests and the demo need them" if failed
+          else f"caches: done in {took}", flush=True)
     shutil.rmtree(PROGRESS_DIR, ignore_errors=True)
     return 1 if failed else 0
 
