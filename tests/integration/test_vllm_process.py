@@ -2,75 +2,25 @@
 
 The first run on a machine installs vLLM's CPU environment (minutes: about 2.5 GB, see the role README) and
 generates the demo model (seconds); later runs reuse both from ${LLMOPS_CACHE:-~/.cache/llmops-oke}. Every server
-a test starts is stopped by its fixture. Refusals are proven against the real vLLM: its own parser and config
-validation judge the arguments (module vllm_args_check), before anything starts.
+a test starts is stopped by its fixture; the preset's server is the session's (tests/integration/conftest.py),
+which test_observe_local_vllm's play reuses afterwards. Refusals are proven against the real vLLM: its own parser
+and config validation judge the arguments (module vllm_args_check), before anything starts.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from local_http import free_port, post_json
-
-from ansible_collections.llmops.oke.plugins.module_utils.local.process import running_record
+from vllm_support import RolePlay
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(3600)]
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _torch_wheel_dir() -> str:
-    """This project's CI machines keep the torch CPU wheel in /opt/wheels (pip finds it there by itself too)."""
-    return "/opt/wheels" if Path("/opt/wheels").is_dir() else ""
-
-
-class RolePlay:
-    """Runs the vllm role in process mode (rag preset) with a free port and its own run dir."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.port = free_port()
-        self.run_dir = tmp_path / "run"
-        self.playbook = tmp_path / "vllm.yml"
-        self.playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-                                 "    - ansible.builtin.include_role:\n        name: llmops.oke.vllm\n")
-        self.base = {"vllm_runtime": "process", "vllm_preset": "rag", "vllm_port": self.port, "vllm_name": "itest",
-                     "vllm_run_dir": str(self.run_dir), "vllm_max_num_seqs": 4,
-                     "vllm_cpu_torch_wheel_dir": _torch_wheel_dir()}
-
-    def run(self, *options: str, **variables: Any) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_NOCOLOR": "1"}
-        return subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", *options,
-             str(self.playbook), "-e", json.dumps({**self.base, **variables})],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3000, check=False)
-
-    def __call__(self, *options: str, **variables: Any) -> tuple[int, str]:
-        result = self.run(*options, **variables)
-        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-        changed = int(re.search(r"localhost\s*:.*changed=(\d+)", result.stdout).group(1))
-        return changed, result.stdout
-
-    def refused(self, **variables: Any) -> str:
-        result = self.run(**variables)
-        assert result.returncode != 0, result.stdout[-3000:]
-        return result.stdout
-
-    @property
-    def pid(self) -> int:
-        return json.loads((self.run_dir / "itest.pid").read_text())["pid"]
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -82,16 +32,10 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 @pytest.fixture(scope="module")
-def role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
-    play = RolePlay(tmp_path_factory.mktemp("vllm"))
-    try:
-        changed, output = play()
-        assert changed >= 1, "the first run starts the server"
-        assert "gpu_memory_utilization=0.9: dropped" in output, "the CPU mapping is said, not silent"
-        yield play
-    finally:
-        play.run(vllm_state="absent")
-        assert running_record(str(play.run_dir / "itest.pid")) is None
+def role(vllm_server: RolePlay) -> RolePlay:
+    """The session's vLLM (tests/integration/conftest.py), which test_observe_local_vllm's play then reuses: its
+    first run's checks (the server started, the CPU mapping said) are made where it starts."""
+    return vllm_server
 
 
 def test_the_preset_serves_chat_completions_through_the_chat_template(role: RolePlay) -> None:

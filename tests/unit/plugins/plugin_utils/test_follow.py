@@ -42,3 +42,33 @@ def test_elapsed_counts_from_the_first_look_and_nothing_is_shown_for_a_run_alrea
     shown: list[str] = []
     assert follow(lambda _e: ({"failed": True}, ""), shown.append, 15.0, sleep=lambda _s: None) == {"failed": True}
     assert shown == []
+
+
+def test_a_run_that_ends_between_looks_is_looked_at_within_a_tick_not_an_interval() -> None:
+    """make demo's benchmark ends a moment after a look: the cheap check brings the next look forward."""
+    looks: list[int] = []
+    slept: list[float] = []
+    checks = iter([False, False, False, True])
+
+    def look(_elapsed_s: int) -> tuple[dict | None, str]:
+        looks.append(1)
+        return ({"rc": 0} if len(looks) == 2 else None), "running"
+
+    assert follow(look, lambda _text: None, 15.0, sleep=slept.append, ended=lambda: next(checks)) == {"rc": 0}
+    assert slept == [0.5, 0.5, 0.5] and len(looks) == 2
+
+
+def test_without_an_end_the_interval_is_slept_whole_in_ticks_and_the_look_still_decides() -> None:
+    slept: list[float] = []
+    looks: list[int] = []
+
+    def look(_elapsed_s: int) -> tuple[dict | None, str]:
+        looks.append(1)
+        return ({"rc": 0} if len(looks) == 3 else None), "running"
+
+    assert follow(look, lambda _text: None, 1.25, sleep=slept.append, ended=lambda: False) == {"rc": 0}
+    assert slept == [0.5, 0.5, 0.25] * 2
+    # a check that says "over" too early (a file being rewritten) only costs a look: the look decides
+    looks.clear()
+    assert follow(look, lambda _text: None, 15.0, sleep=slept.append, ended=lambda: True) == {"rc": 0}
+    assert len(looks) == 3
