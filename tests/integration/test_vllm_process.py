@@ -10,15 +10,18 @@ and config validation judge the arguments (module vllm_args_check), before anyth
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from local_http import free_port, post_json
-from vllm_support import RolePlay
+from vllm_support import REPO_ROOT, RolePlay
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(3600)]
 
