@@ -64,3 +64,10 @@ def test_filter_wraps_errors_for_ansible() -> None:
         llama_cpp_args({})
     with pytest.raises(AnsibleFilterError, match="expects a dict"):
         llama_cpp_args(["--model"])
+
+
+def test_slot_actions_add_the_slot_save_path_only_when_set() -> None:
+    args = build_server_args({"model": "/m/x.gguf", "slot_save_path": "/tmp"})
+    assert _pairs(args)["--slot-save-path"] == "/tmp"
+    assert "--slot-save-path" not in build_server_args({"model": "/m/x.gguf", "slot_save_path": ""})
+    assert "--slot-save-path" not in build_server_args({"model": "/m/x.gguf"})
