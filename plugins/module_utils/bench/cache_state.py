@@ -8,7 +8,9 @@ requests (and before the cache counters are read), so the measured requests star
 
 - llama-server: ``POST /slots/<id>?action=erase`` for every slot ``GET /slots`` lists. In build b11434
   (tools/server/server-context.cpp, ``post_slots``) every slot action, erase included, answers 501 unless the
-  server was started with ``--slot-save-path``; an erase of a busy slot is deferred until the slot is idle.
+  server was started with ``--slot-save-path``; an erase of a busy slot is deferred until the slot is idle. The
+  host-memory prompt cache (``--cache-ram``, 8192 MiB by default) has no route that empties it and restores a
+  cached prompt into an erased slot (``server_prompt_cache::load``), so a cold run needs ``--cache-ram 0`` too.
 - vLLM: ``POST /reset_prefix_cache``. In 0.32 it is a development route
   (vllm/entrypoints/launchers/api_server/routers.py registers it only when ``VLLM_SERVER_DEV_MODE=1``); it
   answers ``{"success": false}`` while blocks are still held, so it is retried briefly.
@@ -23,8 +25,8 @@ from typing import Any
 from .client import OpenAIClient
 
 WARM = "warm: server prompt cache kept from earlier levels (and this level's warm-up)"
-LLAMA_HINT = ("start llama-server with --slot-save-path (the llama_cpp role does when llama_cpp_slot_actions is "
-              "true)")
+LLAMA_HINT = ("start llama-server with --slot-save-path and --cache-ram 0 (the llama_cpp role does when "
+              "llama_cpp_cache_reset is true)")
 VLLM_HINT = "start vLLM with VLLM_SERVER_DEV_MODE=1 (the vllm role does when vllm_dev_mode is true)"
 
 

@@ -21,7 +21,7 @@ LLAMA_PRESETS = {
     "chatbot-all-switches": {"llama_cpp_preset": "chatbot", "llama_cpp_model_sha256": SHA256,
                              "llama_cpp_cont_batching": False, "llama_cpp_kv_unified": True,
                              "llama_cpp_flash_attn": "on", "llama_cpp_batch_size": 512, "llama_cpp_ubatch_size": 256,
-                             "llama_cpp_threads_batch": 4, "llama_cpp_slot_actions": True},
+                             "llama_cpp_threads_batch": 4, "llama_cpp_cache_reset": True},
 }
 
 
@@ -34,11 +34,12 @@ def test_every_llama_cpp_argument_is_one_llama_server_accepts(preset: str, tmp_p
     args = _container_args(render_role("llama_cpp", tmp_path, LLAMA_PRESETS[preset]))
     assert "--model" in args
     assert unknown_flags(args, parse_flag_list(LLAMA_FLAGS.read_text())) == []
-    # the slot actions (benchmark_cache_state: cold) use the pod's /tmp emptyDir, and only when asked for
-    slot_actions = LLAMA_PRESETS[preset].get("llama_cpp_slot_actions", False)
-    assert ("--slot-save-path" in args) == slot_actions
-    if slot_actions:
-        assert args[args.index("--slot-save-path") + 1] == "/tmp"
+    # a cache a client can empty (benchmark_cache_state: cold): the pod's /tmp emptyDir and no host-memory cache,
+    # only when asked for
+    cache_reset = LLAMA_PRESETS[preset].get("llama_cpp_cache_reset", False)
+    assert ("--slot-save-path" in args) == cache_reset == ("--cache-ram" in args)
+    if cache_reset:
+        assert args[args.index("--slot-save-path") + 1] == "/tmp" and args[args.index("--cache-ram") + 1] == "0"
 
 
 def test_an_unknown_llama_cpp_extra_arg_fails_the_role_naming_it(tmp_path: Path) -> None:

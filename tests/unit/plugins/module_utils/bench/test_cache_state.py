@@ -91,14 +91,14 @@ def test_llama_server_slots_are_each_erased() -> None:
 def test_llama_server_without_slot_save_path_names_the_role_variable() -> None:
     routes = {("GET", "/slots"): (200, [{"id": 0}]),
               ("POST", "/slots/0?action=erase"): (501, {"error": {"message": "Start it with `--slot-save-path`"}})}
-    with pytest.raises(CacheResetError, match=r"HTTP 501: start llama-server with --slot-save-path .*"
-                                              r"llama_cpp_slot_actions is true"):
+    with pytest.raises(CacheResetError, match=r"HTTP 501: start llama-server with --slot-save-path and --cache-ram 0 .*"
+                                              r"llama_cpp_cache_reset is true"):
         reset(routes)
 
 
 @pytest.mark.parametrize(("source", "names"), [("vLLM /metrics (...)", ["vllm_dev_mode"]),
-                                               ("llama.cpp /metrics (...)", ["llama_cpp_slot_actions"]),
-                                               ("", ["vllm_dev_mode", "llama_cpp_slot_actions"])])
+                                               ("llama.cpp /metrics (...)", ["llama_cpp_cache_reset"]),
+                                               ("", ["vllm_dev_mode", "llama_cpp_cache_reset"])])
 def test_a_server_with_no_reset_route_is_refused_with_the_fix(source: str, names: list[str]) -> None:
     with pytest.raises(CacheResetError, match="the server offers no prompt-cache reset") as caught:
         reset({}, source)
