@@ -8,12 +8,11 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_http import free_port
+from local_http import free_port, serving_process
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
 from ansible_collections.llmops.oke.plugins.module_utils.bench.saturation import cpu_count, read_load1
@@ -39,29 +38,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     args = build_server_args({"model": model, "alias": "demo", "host": "127.0.0.1", "port": port, "parallel": 2,
                               "ctx_size_per_slot": 1024, "metrics": True, "slot_save_path": str(slots),
                               "cache_ram_mib": 0})
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen([binary, *args], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, f"llama-server exited with {proc.returncode}"
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "llama-server never became healthy"
-            time.sleep(0.5)
+    with serving_process([binary, *args], port, folder / "server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _config(url: str, tmp_path: Path, run_id: str, **options: object) -> BenchmarkConfig:
