@@ -298,8 +298,9 @@ def _states_main(args: argparse.Namespace, argv: list[str] | None) -> int:
         for state in states:
             runs.append(measure(revision, Path(tmp), args.max_requests, state))
             print(json.dumps({k: v for k, v in runs[-1].items() if k != "levels"}), flush=True)
-    output.with_suffix(".json").write_text(json.dumps(runs, indent=2) + "\n")
-    output.write_text(render_states(runs, command))
+            # written after every state, so a long recording keeps what it has measured
+            output.with_suffix(".json").write_text(json.dumps(runs, indent=2) + "\n")
+            output.write_text(render_states(runs, command))
     print(output.read_text())
     return 0
 
