@@ -393,11 +393,12 @@ table:
   elements: str
   sample:
     - "level  completed  errors  TTFT p50 ms  TTFT p95 ms  ITL mean ms  ITL p95 ms  E2E p95 s  out tok/s  req/s  goodput
-      SLO met"
+      SLO met  machine  cache"
     - "c1            20    0.0%        210.0        250.1         30.2        35.0       4.71       30.1   0.30     100%
-      yes"
+      yes       ok   warm"
 summary:
-  description: The content of C(summary.json) (metadata, per-level summaries, capacity and cost, correctness).
+  description: The content of C(summary.json) (metadata, per-level summaries with the host's load, the client's
+    event-loop lag, their saturation verdict and the prompt-cache state, capacity and cost, correctness).
   returned: unless check mode
   type: dict
 report:
