@@ -267,7 +267,8 @@ async def _run_levels(run: _Run, config: BenchmarkConfig, pool: PromptPool, stop
             return RequestSpec(prompt=prompt.text, max_tokens=prompt.max_tokens, input_tokens=prompt.input_tokens,
                                request_id=f"{run.run_id}-{label}")
 
-        counters: dict[str, Any] = {"cache_state": WARM}
+        counters: dict[str, Any] = {"cache_state": WARM if config.cache_state == "warm" else
+                                    "cold: not reset, the level stopped before its measured requests"}
         sampler = MachineSampler(config.host_load_limit, config.loop_lag_limit_ms)
 
         # pylint: disable-next=dangerous-default-value
