@@ -109,7 +109,7 @@ options:
     description: Runnable tasks per CPU (mean over a level's measured requests, the client itself not counted)
       above which the level is flagged as saturated by the host.
     type: float
-    default: 2.0
+    default: 1.5
   loop_lag_limit_ms:
     description: The client's event-loop lag p99 (ms) above which the level is flagged as saturated by the client.
     type: float
