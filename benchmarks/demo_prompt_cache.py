@@ -288,7 +288,10 @@ def _states_main(args: argparse.Namespace, argv: list[str] | None) -> int:
     unknown = [s for s in states if s not in STATES]
     if unknown:
         raise SystemExit(f"--cache-states: unknown {', '.join(unknown)}; choose from {', '.join(STATES)}")
-    revision = args.revisions[0] if args.revisions else "HEAD"
+    # resolved once, so every state runs the same commit even if the branch moves meanwhile
+    wanted = args.revisions[0] if args.revisions else "HEAD"
+    revision = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", wanted], capture_output=True, text=True,
+                              check=True).stdout.strip()
     output = args.output
     if output == REPO_ROOT / "benchmarks" / "results" / "demo_prompt_cache.md":
         output = REPO_ROOT / "benchmarks" / "results" / "demo_cache_state.md"
