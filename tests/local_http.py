@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -42,3 +44,32 @@ def post_json(url: str, body: dict[str, Any], headers: dict[str, str] | None = N
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+@contextlib.contextmanager
+def serving_process(command: list[str], port: int, log_path: Any, timeout: float = 180) -> Iterator[str]:
+    """Start a server process (its output in ``log_path``), wait for its ``/health`` on ``port``, yield its base URL;
+    then terminate it (kill after 20 s)."""
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                assert proc.poll() is None, f"{command[0]} exited with {proc.returncode}"
+                try:
+                    with urllib.request.urlopen(url + "/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, f"{command[0]} never became healthy"
+                time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(20)

@@ -97,6 +97,23 @@ options:
     description: Seed of prompt lengths, prompt text and Poisson arrivals.
     type: int
     default: 11111
+  cache_state:
+    description: Prompt-cache state each level's measured requests start from. C(warm) keeps what earlier levels
+      and the warm-up left (as production's replicas see it); C(cold) empties the server's prompt cache after the
+      warm-up through its own API (llama-server C(POST /slots/<id>?action=erase), which needs C(--slot-save-path);
+      vLLM C(POST /reset_prefix_cache), which needs C(VLLM_SERVER_DEV_MODE=1)).
+    type: str
+    choices: [warm, cold]
+    default: warm
+  host_load_limit:
+    description: Runnable tasks per CPU (mean over a level's measured requests, the client itself not counted)
+      above which the level is flagged as saturated by the host.
+    type: float
+    default: 1.5
+  loop_lag_limit_ms:
+    description: The client's event-loop lag p99 (ms) above which the level is flagged as saturated by the client.
+    type: float
+    default: 50.0
   request_timeout_s:
     description: A request not complete after this long is recorded as C(request_timeout).
     type: float
@@ -383,11 +400,12 @@ table:
   elements: str
   sample:
     - "level  completed  errors  TTFT p50 ms  TTFT p95 ms  ITL mean ms  ITL p95 ms  E2E p95 s  out tok/s  req/s  goodput
-      SLO met"
+      SLO met  machine  cache"
     - "c1            20    0.0%        210.0        250.1         30.2        35.0       4.71       30.1   0.30     100%
-      yes"
+      yes       ok   warm"
 summary:
-  description: The content of C(summary.json) (metadata, per-level summaries, capacity and cost, correctness).
+  description: The content of C(summary.json) (metadata, per-level summaries with the host's load, the client's
+    event-loop lag, their saturation verdict and the prompt-cache state, capacity and cost, correctness).
   returned: unless check mode
   type: dict
 report:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_http import free_port, serving_process
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
 from ansible_collections.llmops.oke.plugins.module_utils.local.gguf_demo import ensure_model
@@ -26,33 +23,11 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # The same cached build and demo model as the role's defaults (built here when the cache lacks them).
     binary = ensure_llama_server(CACHE)["path"]
     model = ensure_model(os.path.join(CACHE, "models"))["path"]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
-    proc = subprocess.Popen([binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-np", "2", "-c",
-                             "2048", "-a", "demo", "--metrics"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, f"llama-server exited with {proc.returncode}"
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "llama-server never became healthy"
-            time.sleep(0.5)
+    port = free_port()
+    command = [binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-np", "2", "-c", "2048", "-a", "demo",
+               "--metrics"]
+    with serving_process(command, port, tmp_path_factory.mktemp("llama") / "server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_run_against_llama_cpp_produces_the_whole_folder(llama_server: str, tmp_path: Path) -> None:

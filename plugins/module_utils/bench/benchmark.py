@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import COLLECTION_VERSION, run_folder
+from .cache_state import WARM, reset_prompt_cache
 from .capacity import DEFAULT_BANDWIDTH_BPS, PRICES_DATE, backend_economics, node_cost_per_hour
 from .client import Endpoint, OpenAIClient, RequestSpec
 from .correctness import determinism_test, numbers_test
@@ -38,6 +39,8 @@ from .prompts import (
     texts_to_count,
 )
 from .results import levels_csv
+from .saturation import DEFINITION as MACHINE_DEFINITION
+from .saturation import INTERVAL_S, MachineSampler
 
 SCHEMA = "llmops.oke/bench-summary/v1"
 DEFINITIONS = {
@@ -54,6 +57,9 @@ DEFINITIONS = {
                     "the prompts' common leading text (and chat template) can explain",
     "mostly_failed": "more than half of the level's requests failed: it meets no SLO and feeds no capacity figure",
     "llmperf_files": "LLMPerf's definitions (its ITL = time to last content chunk / stream events received)",
+    "machine": MACHINE_DEFINITION.format(interval_ms=INTERVAL_S * 1000),
+    "cache_state": "warm: the level's measured requests start from the prompt cache earlier levels and its warm-up "
+                   "left; cold: the server's prompt cache was emptied through its own API after the warm-up",
 }
 
 
@@ -80,6 +86,9 @@ class BenchmarkConfig:
     duration_s: float | None = default_of("duration_s")
     warmup_requests: int = default_of("warmup_requests")
     seed: int = default_of("seed")
+    cache_state: str = default_of("cache_state")
+    host_load_limit: float = default_of("host_load_limit")
+    loop_lag_limit_ms: float = default_of("loop_lag_limit_ms")
     request_timeout_s: float = default_of("request_timeout_s")
     stall_timeout_s: float = default_of("stall_timeout_s")
     connect_timeout_s: float = default_of("connect_timeout_s")
@@ -205,6 +214,10 @@ async def run_benchmark_async(config: BenchmarkConfig, progress: ProgressCallbac
     run = _start_run(config)
     try:
         pool = await _prompt_pool(run, config)
+        if config.cache_state == "cold":
+            # once before the sweep, so a server that cannot reset fails the run before any level, with the fix
+            counters = await _read_cache_counters(run.client)
+            await reset_prompt_cache(run.client, counters.get("source", "") if isinstance(counters, dict) else "")
         await _run_levels(run, config, pool, stop_event, progress)
         await _run_checks(run, config, pool, stop_event)
     finally:
@@ -254,20 +267,27 @@ async def _run_levels(run: _Run, config: BenchmarkConfig, pool: PromptPool, stop
             return RequestSpec(prompt=prompt.text, max_tokens=prompt.max_tokens, input_tokens=prompt.input_tokens,
                                request_id=f"{run.run_id}-{label}")
 
-        counters: dict[str, Any] = {}
+        counters: dict[str, Any] = {"cache_state": WARM if config.cache_state == "warm" else
+                                    "cold: not reset, the level stopped before its measured requests"}
+        sampler = MachineSampler(config.host_load_limit, config.loop_lag_limit_ms)
 
         # pylint: disable-next=dangerous-default-value
-        async def read_before(counters: dict[str, Any] = counters) -> None:
+        async def read_before(counters: dict[str, Any] = counters, sampler: MachineSampler = sampler) -> None:
+            if config.cache_state == "cold":
+                counters["cache_state"] = await reset_prompt_cache(run.client)
             counters["before"] = await _read_cache_counters(run.client)
+            sampler.start()
 
         window_start = time.time()
         level = await run_level(run.client, next_spec, shape, stop_event, progress,
                                 level_info={"level": label, "concurrency": shape.concurrency},
                                 before_measure=read_before)
+        machine = await sampler.stop() if sampler.started else None
         counters["after"] = await _read_cache_counters(run.client)
         cache = _level_cache(level, sent, counters)
+        cache_state = {"state": config.cache_state, "how": counters["cache_state"]}
         run.summary["levels"].append(_write_level(run.run_dir, run.name, label, level, run.summary["metadata"], slo,
-                                                  cache))
+                                                  cache, machine, cache_state))
         # Wall-clock span of the level (warmup included), to line it up with Prometheus's samples.
         run.summary["levels"][-1]["window"] = {"start_unix": window_start, "end_unix": time.time()}
 
@@ -369,7 +389,8 @@ def _metadata(config: BenchmarkConfig, name: str, token_method: str) -> dict[str
 
 
 def _write_level(run_dir: Path, name: str, label: str, level: LevelRun, metadata: dict[str, Any],
-                 slo: SLO, cache: dict[str, Any] | None = None) -> dict[str, Any]:
+                 slo: SLO, cache: dict[str, Any] | None = None, machine: dict[str, Any] | None = None,
+                 cache_state: dict[str, Any] | None = None) -> dict[str, Any]:
     shape = level.shape
     llmperf_meta = {
         "model": metadata["model"],
@@ -385,6 +406,9 @@ def _write_level(run_dir: Path, name: str, label: str, level: LevelRun, metadata
     level_summary = summarize(level.records, level.start, level.end, slo)
     level_summary["prewarmed_connections"] = level.prewarmed
     level_summary["prompt_cache"] = cache or prompt_cache_summary(None, None, None, "not read")
+    # was the host or the client the bottleneck (bench/saturation.py); None when the measured requests never started
+    level_summary["machine"] = machine
+    level_summary["cache_state"] = cache_state or {"state": "warm", "how": WARM}
     return {"label": label, "mode": shape.mode, "concurrency": shape.concurrency, "rate_rps": shape.rate_rps,
             "interrupted": level.interrupted, "summary": level_summary, "files": files}
 
@@ -399,6 +423,13 @@ def _capacity(config: BenchmarkConfig, levels: list[dict[str, Any]]) -> dict[str
     closed = [lv for lv in closed if not lv["summary"].get("mostly_failed")]
     if excluded:
         result["levels_excluded_mostly_failed"] = excluded
+    # Levels where the host or the client was saturated stay in: their latencies are inflated by the machine, so
+    # the figures err low (a capacity the server beats), and dropping them would leave no capacity at all exactly
+    # when a busy machine saturates every level; the capacity is marked unreliable and the report says why.
+    saturated = [lv["label"] for lv in closed if (lv["summary"].get("machine") or {}).get("saturated")]
+    result["reliable"] = not saturated
+    if saturated:
+        result["saturated_levels"] = saturated
     if not closed:
         result.update({"meets_slo": False, "max_concurrency_per_replica": None})
         return result

@@ -101,6 +101,16 @@ OPTIONS: tuple[Option, ...] = (
     _float("duration_s", "Longest time a level issues requests.", None, 0, above_minimum=True),
     _int("warmup_requests", "Requests sent before each level and excluded from every metric.", 2, 0),
     _int("seed", "Seed of prompt lengths, prompt text and Poisson arrivals.", 11111, 0),
+    _str("cache_state", "Prompt-cache state each level's measured requests start from. C(warm) keeps what earlier "
+         "levels and the warm-up left (as production's replicas see it); C(cold) empties the server's prompt cache "
+         "after the warm-up through its own API (llama-server C(POST /slots/<id>?action=erase), which needs "
+         "C(--slot-save-path); vLLM C(POST /reset_prefix_cache), which needs C(VLLM_SERVER_DEV_MODE=1)).", "warm",
+         choices=("warm", "cold")),
+    _float("host_load_limit", "Runnable tasks per CPU (mean over a level's measured requests, the client "
+           "itself not counted) above which the level is flagged as saturated by the host.", 1.5, 0,
+           above_minimum=True),
+    _float("loop_lag_limit_ms", "The client's event-loop lag p99 (ms) above which the level is flagged as "
+           "saturated by the client.", 50.0, 0, above_minimum=True),
     _float("request_timeout_s", "A request not complete after this long is recorded as C(request_timeout).",
            180.0, 0, above_minimum=True),
     _float("stall_timeout_s", "A request that receives no bytes for this long is recorded as C(stall_timeout).",

@@ -16,6 +16,7 @@ from typing import Any
 
 from .crosscheck import crosscheck_tables
 from .fileio import atomic_write_text
+from .saturation import short_text
 
 
 def _ms(value: float | None) -> str:
@@ -43,12 +44,14 @@ def _level_rows(summary: dict[str, Any]) -> list[list[str]]:
             _num(s["request_throughput_per_s"], 2),
             f"{s['goodput_fraction'] * 100:.0f}%",
             "yes" if s["slo_met"] else "no",
+            short_text(s.get("machine")),
+            (s.get("cache_state") or {}).get("state", "warm"),
         ])
     return rows
 
 
 LEVEL_HEADER = ["level", "completed", "errors", "TTFT p50 ms", "TTFT p95 ms", "ITL mean ms", "ITL p95 ms",
-                "E2E p95 s", "out tok/s", "req/s", "goodput", "SLO met"]
+                "E2E p95 s", "out tok/s", "req/s", "goodput", "SLO met", "machine", "cache"]
 
 
 def text_table(summary: dict[str, Any]) -> list[str]:
@@ -178,7 +181,8 @@ def _crosscheck_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def _sections(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     """Report content as (kind, payload) items rendered to both Markdown and HTML."""
-    return [*_header_section(summary), *_levels_section(summary), *_cache_section(summary),
+    return [*_header_section(summary), *_levels_section(summary), *_machine_section(summary),
+            *_cache_section(summary),
             *_failures_section(summary), *_capacity_section(summary.get("capacity")),
             *_correctness_section(summary), *_crosscheck_section(summary), *_plots_section(),
             *_definitions_section(summary)]
@@ -209,6 +213,36 @@ def _levels_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
              if any(v is not None for v in slo.values()) else "No SLOs were set.")]
 
 
+def _machine_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Per level: the host's load and the client's loop lag, the verdict, and the cache state it started from."""
+    rows, flagged = [], []
+    for level in summary["levels"]:
+        m = level["summary"].get("machine") or {}
+        lag = m.get("loop_lag_ms") or {}
+        rows.append([level["label"], short_text(m or None), _num(m.get("runnable_per_cpu_mean")),
+                     "—" if m.get("cpus") is None else str(m["cpus"]),
+                     "—" if m.get("cpu_busy_share") is None else f"{m['cpu_busy_share'] * 100:.0f}%",
+                     "—" if m.get("client_cpu_share") is None else f"{m['client_cpu_share'] * 100:.0f}%",
+                     _num(m.get("load1_end")), _num(lag.get("p50"), 1), _num(lag.get("p99"), 1),
+                     _num(lag.get("max"), 1), (level["summary"].get("cache_state") or {}).get("how", "")])
+        if m.get("saturated"):
+            flagged.append(f"{level['label']} ({'; '.join(m['reasons'])})")
+    if not rows:
+        return []
+    items: list[tuple[str, Any]] = [
+        ("h2", "Machine and cache state per level"),
+        ("table", (["level", "machine", "runnable/CPU", "CPUs", "CPU busy", "client CPU", "load 1m", "loop lag p50 ms",
+                    "loop lag p99 ms", "loop lag max ms", "cache state"], rows))]
+    if flagged:
+        items.append(("p", "WARNING: the machine, not only the server, limited these levels: " + ", ".join(flagged)
+                      + ". Their latencies include waiting for a CPU or for the client; they stay in the capacity "
+                        "figures, which are marked unreliable."))
+    else:
+        items.append(("p", "No level was flagged: the host's runnable tasks per CPU and the client's event-loop lag "
+                           "stayed within their limits (or were not measured)."))
+    return items
+
+
 def _failures_section(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     """Levels that mostly failed, why the run failed, and the errors by code over all levels."""
     items: list[tuple[str, Any]] = []
@@ -231,8 +265,11 @@ def _capacity_section(cap: dict[str, Any] | None) -> list[tuple[str, Any]]:
     """Capacity per replica, the HPA targets, replicas for the target rate and the cost."""
     if not cap:
         return []
-    rows = [["meets SLOs", "yes" if cap.get("meets_slo") else "no"],
-            ["max concurrency per replica within SLOs", str(cap.get("max_concurrency_per_replica"))]]
+    rows = [["meets SLOs", "yes" if cap.get("meets_slo") else "no"]]
+    if cap.get("saturated_levels"):
+        rows.append(["reliable", "NO: drawn from levels where the host or the client was saturated ("
+                     + ", ".join(cap["saturated_levels"]) + "); the server may do better on a quiet machine"])
+    rows.append(["max concurrency per replica within SLOs", str(cap.get("max_concurrency_per_replica"))])
     if cap.get("requests_per_s_per_replica") is not None:
         rows.append(["requests/s per replica", _num(cap["requests_per_s_per_replica"])])
         rows.append(["output tokens/s per replica", _num(cap["output_tokens_per_s_per_replica"], 1)])

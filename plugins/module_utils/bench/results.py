@@ -18,7 +18,8 @@ CSV_FIELDS = ("request_id", "index", "warmup", "start_s", "scheduled_lag_s", "tt
 LEVEL_CSV_FIELDS = ("level", "mode", "concurrency", "rate_rps", "completed", "error_rate", "mostly_failed",
                     "ttft_p50_s", "ttft_p95_s", "connect_p50_s", "new_connections", "output_token_per_s",
                     "slo_met", "prompt_cache_share", "shared_prefix_share", "cache_prompt_tokens",
-                    "cache_cached_tokens", "cache_above_shared_prefix")
+                    "cache_cached_tokens", "cache_above_shared_prefix", "cache_state", "machine_saturated",
+                    "runnable_per_cpu", "loop_lag_p99_ms")
 
 
 def records_csv(records: Sequence[RequestRecord], run_start: float) -> str:
@@ -62,6 +63,7 @@ def levels_csv(levels: Sequence[dict[str, Any]]) -> str:
     for level in levels:
         s = level["summary"]
         cache = s.get("prompt_cache") or {}
+        machine = s.get("machine") or {}
         measured = cache.get("share") is not None
         writer.writerow({
             "level": level["label"], "mode": level["mode"], "concurrency": level["concurrency"],
@@ -79,6 +81,10 @@ def levels_csv(levels: Sequence[dict[str, Any]]) -> str:
             "cache_cached_tokens": cache.get("cached_tokens") if measured else "",
             "cache_above_shared_prefix": "" if cache.get("above_shared_prefix") is None
             else int(cache["above_shared_prefix"]),
+            "cache_state": (s.get("cache_state") or {}).get("state", "warm"),
+            "machine_saturated": "" if not machine else int(bool(machine.get("saturated"))),
+            "runnable_per_cpu": _fmt(machine.get("runnable_per_cpu_mean")),
+            "loop_lag_p99_ms": _fmt((machine.get("loop_lag_ms") or {}).get("p99")),
         })
     return out.getvalue()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .capacity import PRICES_DATE, cost_per_million_output_tokens, node_cost_per_hour
+from .saturation import short_text
 
 # The shape each backend runs on in this collection (the seed's node pools).
 SHAPES: dict[str, dict[str, Any]] = {
@@ -45,7 +46,10 @@ def row(backend: str, summary: dict[str, Any], workload: str) -> dict[str, Any]:
             "slo_met": bool(body.get("slo_met")), "ttft_p50_s": _q(body.get("ttft_s")),
             "itl_p50_s": _q(body.get("itl_s")),
             "output_tokens_per_s": tps, "prompt_cache_share": cache.get("share"), "shape": shape.get("shape"),
-            "cost_per_million_output_tokens": cost, "run_dir": summary.get("run_dir")}
+            "cost_per_million_output_tokens": cost, "run_dir": summary.get("run_dir"),
+            # was the machine the bottleneck at that level, and which prompt cache did it start from
+            "machine": short_text(body.get("machine")) if level else "-",
+            "cache_state": (body.get("cache_state") or {}).get("state", "warm") if level else "-"}
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -54,15 +58,18 @@ def _fmt(value: Any, pattern: str) -> str:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["| backend | workload | level | SLOs | TTFT p50 | ITL p50 | output tok/s | prompt-cache share | "
-             "OCI shape | $ per 1M output tokens at this throughput |", "|" + "---|" * 10]
+             "OCI shape | $ per 1M output tokens at this throughput | machine | cache |", "|" + "---|" * 12]
     for item in rows:
         lines.append(
             f"| {item['backend']} | {item['workload']} | {item['level'] or '-'} | "
             f"{'met' if item['slo_met'] else 'missed'} | {_fmt(item['ttft_p50_s'], '{:.3f} s')} | "
             f"{_fmt(item['itl_p50_s'], '{:.4f} s')} | {_fmt(item['output_tokens_per_s'], '{:.0f}')} | "
             f"{_fmt(item['prompt_cache_share'], '{:.0%}')} | {item['shape'] or '-'} | "
-            f"{_fmt(item['cost_per_million_output_tokens'], '${:.3f}')} |")
+            f"{_fmt(item['cost_per_million_output_tokens'], '${:.3f}')} | {item['machine']} | {item['cache_state']} |")
     lines.append("")
     lines.append(f"Throughput measured on this machine, not on the shapes; prices of {PRICES_DATE} "
-                 "(plugins/module_utils/bench/capacity.py). Level: the highest that met the SLOs, else the highest.")
+                 "(plugins/module_utils/bench/capacity.py). Level: the highest that met the SLOs, else the highest. "
+                 "Machine: SATURATED where the host's runnable tasks per CPU or the benchmark client's event-loop lag "
+                 "passed their limits during that level (see each run's report): its figures then measure the "
+                 "machine as much as the server.")
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ FLASH_ATTN_CHOICES = ("auto", "on", "off")
 KNOWN_SETTINGS = (
     "model", "alias", "host", "port", "threads", "threads_batch", "parallel", "ctx_size_per_slot",
     "batch_size", "ubatch_size", "cont_batching", "metrics", "flash_attn", "jinja", "webui", "warmup",
-    "kv_unified", "extra_args",
+    "kv_unified", "slot_save_path", "cache_ram_mib", "extra_args",
 )
 
 
@@ -81,6 +81,15 @@ def build_server_args(settings: dict[str, Any]) -> list[str]:
         raise ServerArgsError(f"llama_cpp flash_attn must be one of {choices}, not {flash_attn!r}")
     if flash_attn != "auto":
         args += ["--flash-attn", flash_attn]
+    if settings.get("slot_save_path"):
+        # enables the /slots actions; the benchmark's cold option erases slots through it (b11434's post_slots
+        # answers 501 to every action, erase included, without it)
+        args += ["--slot-save-path", str(settings["slot_save_path"])]
+    cache_ram = settings.get("cache_ram_mib")
+    if cache_ram is not None and cache_ram != "":
+        # the host-memory prompt cache (b11434: default 8192 MiB); no route empties it, and it restores a prompt
+        # into an erased slot, so a cold benchmark needs it off (0)
+        args += ["--cache-ram", str(int(cache_ram))]
     # Booleans: None leaves the server default; True/False always emit the explicit flag.
     for name, on, off in (("cont_batching", "--cont-batching", "--no-cont-batching"),
                           ("metrics", "--metrics", None),

@@ -21,7 +21,7 @@ LLAMA_PRESETS = {
     "chatbot-all-switches": {"llama_cpp_preset": "chatbot", "llama_cpp_model_sha256": SHA256,
                              "llama_cpp_cont_batching": False, "llama_cpp_kv_unified": True,
                              "llama_cpp_flash_attn": "on", "llama_cpp_batch_size": 512, "llama_cpp_ubatch_size": 256,
-                             "llama_cpp_threads_batch": 4},
+                             "llama_cpp_threads_batch": 4, "llama_cpp_cache_reset": True},
 }
 
 
@@ -34,6 +34,12 @@ def test_every_llama_cpp_argument_is_one_llama_server_accepts(preset: str, tmp_p
     args = _container_args(render_role("llama_cpp", tmp_path, LLAMA_PRESETS[preset]))
     assert "--model" in args
     assert unknown_flags(args, parse_flag_list(LLAMA_FLAGS.read_text())) == []
+    # a cache a client can empty (benchmark_cache_state: cold): the pod's /tmp emptyDir and no host-memory cache,
+    # only when asked for
+    cache_reset = LLAMA_PRESETS[preset].get("llama_cpp_cache_reset", False)
+    assert ("--slot-save-path" in args) == cache_reset == ("--cache-ram" in args)
+    if cache_reset:
+        assert args[args.index("--slot-save-path") + 1] == "/tmp" and args[args.index("--cache-ram") + 1] == "0"
 
 
 def test_an_unknown_llama_cpp_extra_arg_fails_the_role_naming_it(tmp_path: Path) -> None:
@@ -55,14 +61,20 @@ VLLM_VERSION = yaml.safe_load((REPO_ROOT / "roles" / "vllm" / "defaults" / "main
     "vllm_image"].rsplit(":v", 1)[1]
 VLLM_FLAGS = REPO_ROOT / "roles" / "vllm" / "files" / f"vllm-flags-{VLLM_VERSION}.txt"
 VLLM_PRESETS = {"default": {}, "rag": {"vllm_preset": "rag"}, "llama31_8b": {"vllm_preset": "llama31_8b"},
-                "no-prefix-cache": {"vllm_enable_prefix_caching": False, "vllm_max_model_len": 4096}}
+                "no-prefix-cache": {"vllm_enable_prefix_caching": False, "vllm_max_model_len": 4096},
+                "dev-mode": {"vllm_dev_mode": True}}
 
 
 @pytest.mark.parametrize("preset", sorted(VLLM_PRESETS))
 def test_every_vllm_argument_is_one_the_pinned_vllm_accepts(preset: str, tmp_path: Path) -> None:
-    args = _container_args(render_role("vllm", tmp_path, VLLM_PRESETS[preset]))
+    documents = render_role("vllm", tmp_path, VLLM_PRESETS[preset])
+    args = _container_args(documents)
     assert "--model" in args
     assert unknown_flags(args, parse_flag_list(VLLM_FLAGS.read_text())) == []
+    # vLLM's development routes (POST /reset_prefix_cache for benchmark_cache_state: cold) only when asked for
+    env = by_kind(documents)["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["env"]
+    dev = [e for e in env if e["name"] == "VLLM_SERVER_DEV_MODE"]
+    assert dev == ([{"name": "VLLM_SERVER_DEV_MODE", "value": "1"}] if preset == "dev-mode" else [])
 
 
 def test_an_unknown_vllm_extra_arg_fails_the_role_naming_it(tmp_path: Path) -> None:

@@ -64,3 +64,11 @@ def test_filter_wraps_errors_for_ansible() -> None:
         llama_cpp_args({})
     with pytest.raises(AnsibleFilterError, match="expects a dict"):
         llama_cpp_args(["--model"])
+
+
+def test_cache_reset_settings_add_their_flags_only_when_set() -> None:
+    args = build_server_args({"model": "/m/x.gguf", "slot_save_path": "/tmp", "cache_ram_mib": 0})
+    assert _pairs(args)["--slot-save-path"] == "/tmp" and _pairs(args)["--cache-ram"] == "0"
+    unset = build_server_args({"model": "/m/x.gguf", "slot_save_path": "", "cache_ram_mib": ""})
+    assert "--slot-save-path" not in unset and "--cache-ram" not in unset
+    assert unset == build_server_args({"model": "/m/x.gguf"})
