@@ -1,4 +1,4 @@
-"""Local HTTP for tests: a free port on 127.0.0.1, a JSON POST, and one way to serve a handler for a with-block."""
+"""Local HTTP for tests: a free port on 127.0.0.1, a GET, a JSON POST, one way to serve a handler for a with-block."""
 
 from __future__ import annotations
 
@@ -32,6 +32,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def get_url(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """GET url: (status, body), an HTTP error's status and body included."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def post_json(url: str, body: dict[str, Any], headers: dict[str, str] | None = None,

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_http import post_json
-from test_vllm_process import RolePlay, _get
+from local_http import get_url, post_json
+from vllm_support import RolePlay
 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import BenchmarkConfig, run_benchmark
 from ansible_collections.llmops.oke.plugins.module_utils.bench.cache_state import reset_prompt_cache
@@ -39,7 +39,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
 
 
 def _counters(play: RolePlay) -> dict[str, Any]:
-    status, body = _get(play.url("/metrics"))
+    status, body = get_url(play.url("/metrics"))
     assert status == 200
     counters = cache_counters(body.decode())
     assert counters is not None and counters["source"].startswith("vLLM")

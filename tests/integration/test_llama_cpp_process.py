@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_http import free_port, post_json
+from local_http import free_port, get_url, post_json
 
 pytestmark = [pytest.mark.llama_server, pytest.mark.slow, pytest.mark.timeout(2400)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,15 +55,6 @@ class RolePlay:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 @pytest.fixture(scope="module")
 def role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
     play = RolePlay(tmp_path_factory.mktemp("llama"))
@@ -74,7 +65,7 @@ def role(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RolePlay]:
 
 
 def test_health_and_tokenizer(role: RolePlay) -> None:
-    assert _get(role.url("/health")) == (200, b'{"status":"ok"}')
+    assert get_url(role.url("/health")) == (200, b'{"status":"ok"}')
     status, body = post_json(role.url("/tokenize"), {"content": "hello world, the model server"})
     tokens = json.loads(body)["tokens"]
     assert status == 200 and 0 < len(tokens) < len("hello world, the model server") / 2, "whole-word pieces"
@@ -110,7 +101,7 @@ def test_streaming_chat_completion(role: RolePlay) -> None:
 
 def test_metrics_expose_llamacpp_series(role: RolePlay) -> None:
     post_json(role.url("/v1/chat/completions"), {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
-    status, body = _get(role.url("/metrics"))
+    status, body = get_url(role.url("/metrics"))
     text = body.decode()
     assert status == 200
     for series in ("llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total", "llamacpp:requests_processing"):
@@ -129,7 +120,7 @@ def test_rerun_is_idempotent_then_a_flag_change_restarts(role: RolePlay) -> None
     assert "itest-key" not in output, "the key is not logged"
     cmdline = Path(f"/proc/{role.pid}/cmdline").read_bytes().split(b"\0")
     assert b"itest-key" not in cmdline and b"--parallel" in cmdline and b"2" in cmdline
-    status, props = _get(role.url("/props"), {"Authorization": "Bearer itest-key"})
+    status, props = get_url(role.url("/props"), {"Authorization": "Bearer itest-key"})
     assert status == 200 and json.loads(props)["total_slots"] == 2
     body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
     assert post_json(role.url("/v1/chat/completions"), body)[0] == 401

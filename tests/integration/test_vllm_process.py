@@ -15,23 +15,13 @@ import re
 import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from local_http import free_port, post_json
+from local_http import free_port, get_url, post_json
 from vllm_support import REPO_ROOT, RolePlay
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.timeout(3600)]
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +32,8 @@ def role(vllm_server: RolePlay) -> RolePlay:
 
 
 def test_the_preset_serves_chat_completions_through_the_chat_template(role: RolePlay) -> None:
-    assert _get(role.url("/health"))[0] == 200
-    status, body = _get(role.url("/v1/models"))
+    assert get_url(role.url("/health"))[0] == 200
+    status, body = get_url(role.url("/v1/models"))
     assert status == 200 and json.loads(body)["data"][0]["id"] == "llama-3.2-1b-instruct", "the rag preset's name"
     status, body = post_json(role.url("/v1/chat/completions"), {
         "model": "llama-3.2-1b-instruct", "messages": [{"role": "user", "content": "Say hello."}],
@@ -56,7 +46,7 @@ def test_the_preset_serves_chat_completions_through_the_chat_template(role: Role
 
 
 def test_metrics_come_from_the_running_server(role: RolePlay) -> None:
-    status, body = _get(role.url("/metrics"))
+    status, body = get_url(role.url("/metrics"))
     text = body.decode()
     names = set(re.findall(r"^(vllm:[a-z_:]+)", text, re.MULTILINE))
     assert status == 200 and "vllm:num_requests_waiting" in names and "vllm:prefix_cache_queries_total" in names
@@ -87,14 +77,14 @@ def test_flags_the_role_sets_are_refused_naming_the_variable(role: RolePlay, ext
     pid = role.pid
     output = role.refused(vllm_extra_args=extra)
     assert f"is set by the role; use {named}" in output
-    assert role.pid == pid and _get(role.url("/health"))[0] == 200, "nothing changed"
+    assert role.pid == pid and get_url(role.url("/health"))[0] == 200, "nothing changed"
 
 
 def test_values_vllm_refuses_are_refused_before_the_start_with_its_message(role: RolePlay) -> None:
     pid = role.pid
     output = role.refused(vllm_extra_args=["--max-num-batched-tokens", "0"])
     assert "vllm_extra_args: vLLM refuses the server arguments: max_num_batched_tokens:" in output
-    assert role.pid == pid and _get(role.url("/health"))[0] == 200, "the running server was left alone"
+    assert role.pid == pid and get_url(role.url("/health"))[0] == 200, "the running server was left alone"
 
 
 def test_a_flag_this_vllm_lacks_is_refused_from_its_own_list(role: RolePlay) -> None:
