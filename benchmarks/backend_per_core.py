@@ -184,7 +184,7 @@ class VllmServer:
 
 def prompts(count: int, length: int, seed: int) -> list[list[int]]:
     rng = random.Random(seed)
-    return [[rng.randrange(*TOKEN_RANGE) for _ in range(length)] for _ in range(count)]
+    return [[rng.randrange(*TOKEN_RANGE) for _token in range(length)] for _prompt in range(count)]
 
 
 def complete(server: Any, prompt: list[int], output_tokens: int) -> dict[str, Any]:

@@ -83,9 +83,8 @@ def test_a_cold_run_records_its_reset_per_level(dev_server: RolePlay, tmp_path: 
     summary = run_benchmark(config)
     assert summary["status"] == "complete"
     for level in summary["levels"]:
-        assert level["summary"]["cache_state"] == {
-            "state": "cold", "how": "cold: emptied before the level's measured requests by POST /reset_prefix_cache "
-                                   "(vLLM)"}
+        how = "cold: emptied before the level's measured requests by POST /reset_prefix_cache (vLLM)"
+        assert level["summary"]["cache_state"] == {"state": "cold", "how": how}
         assert level["summary"]["prompt_cache"]["source"].startswith("vLLM")
     on_disk = json.loads((tmp_path / "cold" / "summary.json").read_text())
     assert on_disk["levels"][1]["summary"]["cache_state"]["state"] == "cold"
