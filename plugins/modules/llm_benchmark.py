@@ -106,10 +106,11 @@ options:
     choices: [warm, cold]
     default: warm
   host_load_limit:
-    description: Runnable tasks per CPU (mean over a level's measured requests, the client itself not counted)
-      above which the level is flagged as saturated by the host.
+    description: Runnable tasks per CPU of other work (mean over a level's measured requests; neither the client nor
+      the server under test when it listens on this host is counted) above which the level is flagged as saturated
+      by the host.
     type: float
-    default: 1.5
+    default: 0.5
   loop_lag_limit_ms:
     description: The client's event-loop lag p99 (ms) above which the level is flagged as saturated by the client.
     type: float

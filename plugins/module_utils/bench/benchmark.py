@@ -269,7 +269,7 @@ async def _run_levels(run: _Run, config: BenchmarkConfig, pool: PromptPool, stop
 
         counters: dict[str, Any] = {"cache_state": WARM if config.cache_state == "warm" else
                                     "cold: not reset, the level stopped before its measured requests"}
-        sampler = MachineSampler(config.host_load_limit, config.loop_lag_limit_ms)
+        sampler = MachineSampler(config.host_load_limit, config.loop_lag_limit_ms, server_url=config.base_url)
 
         # pylint: disable-next=dangerous-default-value
         async def read_before(counters: dict[str, Any] = counters, sampler: MachineSampler = sampler) -> None:

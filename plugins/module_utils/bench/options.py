@@ -106,8 +106,9 @@ OPTIONS: tuple[Option, ...] = (
          "after the warm-up through its own API (llama-server C(POST /slots/<id>?action=erase), which needs "
          "C(--slot-save-path); vLLM C(POST /reset_prefix_cache), which needs C(VLLM_SERVER_DEV_MODE=1)).", "warm",
          choices=("warm", "cold")),
-    _float("host_load_limit", "Runnable tasks per CPU (mean over a level's measured requests, the client "
-           "itself not counted) above which the level is flagged as saturated by the host.", 1.5, 0,
+    _float("host_load_limit", "Runnable tasks per CPU of other work (mean over a level's measured requests; "
+           "neither the client nor the server under test when it listens on this host is counted) above which "
+           "the level is flagged as saturated by the host.", 0.5, 0,
            above_minimum=True),
     _float("loop_lag_limit_ms", "The client's event-loop lag p99 (ms) above which the level is flagged as "
            "saturated by the client.", 50.0, 0, above_minimum=True),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,8 +15,11 @@ from ansible_collections.llmops.oke.plugins.module_utils.bench.benchmark import 
 from ansible_collections.llmops.oke.plugins.module_utils.bench.saturation import (
     MachineSampler,
     cpu_count,
+    local_server_port,
     read_load1,
     read_proc_stat,
+    runnable_threads,
+    server_pids,
     verdict,
 )
 
@@ -64,6 +69,62 @@ def test_a_free_loop_is_not_flagged() -> None:
     assert not any(r.startswith("client") for r in figures["reasons"]), figures["reasons"]
 
 
+# a listening "server" whose child spins: the sampler must find both from the port alone
+SERVER = """
+import socket, subprocess, sys, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+child = subprocess.Popen([sys.executable, "-c", "import time\\nend = time.time() + 60\\nwhile time.time() < end: pass"])
+print(listener.getsockname()[1], child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_server_under_test_and_its_children_are_found_from_the_port_and_their_threads_counted() -> None:
+    server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        port, child = (int(value) for value in server.stdout.readline().split())
+        pids = server_pids(port)
+        assert pids == {server.pid, child}, pids
+        # the child spins: it is runnable in most samples (a loaded machine may preempt it now and then)
+        assert max(runnable_threads(pids) for _index in range(50)) >= 1
+    finally:
+        server.kill()
+        server.wait(10)
+    assert runnable_threads({server.pid}) == 0  # gone
+
+
+def test_only_a_server_on_this_host_is_looked_for() -> None:
+    assert local_server_port("http://127.0.0.1:8080/v1") == 8080
+    assert local_server_port("http://localhost/v1") == 80
+    assert local_server_port("https://[::1]:8443") == 8443
+    assert local_server_port("http://vllm.llm.svc.cluster.local:8000/v1") is None
+    assert local_server_port("http://127.0.0.1:notaport/v1") is None
+    assert server_pids(1) == set()  # nothing listens on port 1 here
+
+
+def test_a_sampler_beside_a_local_server_counts_its_threads_apart() -> None:
+    server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline().split()[0])
+
+        async def main() -> dict:
+            sampler = MachineSampler(host_load_limit=1000.0, loop_lag_limit_ms=1000.0,
+                                     server_url=f"http://127.0.0.1:{port}/v1")
+            sampler.start()
+            await asyncio.sleep(1.0)
+            return await sampler.stop()
+
+        figures = asyncio.run(main())
+    finally:
+        server.kill()
+        server.wait(10)
+    assert figures["server_processes"] == 2
+    # the spinning child is the server's: about one runnable thread over the CPUs, not other work's
+    assert figures["server_runnable_per_cpu_mean"] >= 0.5 / figures["cpus"], figures
+
+
 def test_proc_files_parse(tmp_path: Path) -> None:
     stat = tmp_path / "stat"
     stat.write_text(STAT)
@@ -78,7 +139,8 @@ def test_proc_files_parse(tmp_path: Path) -> None:
 def test_the_verdict_names_each_limit_crossed() -> None:
     figures = {"cpus": 2, "runnable_per_cpu_mean": 2.6, "loop_lag_ms": {"p99": 12.0}}
     judged = verdict(figures, host_load_limit=2.0, loop_lag_limit_ms=50.0)
-    assert judged["saturated"] and judged["reasons"] == ["host: 2.60 runnable tasks per CPU (limit 2) over 2 CPUs"]
+    assert judged["saturated"]
+    assert judged["reasons"] == ["host: 2.60 runnable tasks per CPU of other work (limit 2) over 2 CPUs"]
     both = verdict({**figures, "loop_lag_ms": {"p99": 80.0}}, 2.0, 50.0)
     assert len(both["reasons"]) == 2 and both["reasons"][1] == "client: event-loop lag p99 80 ms (limit 50 ms)"
     calm = verdict({"cpus": 2, "runnable_per_cpu_mean": 2.0, "loop_lag_ms": {"p99": 50.0}}, 2.0, 50.0)
