@@ -57,6 +57,22 @@ def build_server_args(settings: dict[str, Any]) -> list[str]:
     port = _positive(settings, "port")
     if port:
         args += ["--port", str(port)]
+    args += _sizing_args(settings)
+    flash_attn = settings.get("flash_attn") or "auto"
+    if flash_attn not in FLASH_ATTN_CHOICES:
+        choices = ", ".join(FLASH_ATTN_CHOICES)
+        raise ServerArgsError(f"llama_cpp flash_attn must be one of {choices}, not {flash_attn!r}")
+    if flash_attn != "auto":
+        args += ["--flash-attn", flash_attn]
+    args += _cache_reset_args(settings) + _switch_args(settings)
+    for extra in settings.get("extra_args") or []:
+        args.append(str(extra))
+    return args
+
+
+def _sizing_args(settings: dict[str, Any]) -> list[str]:
+    """Threads, slots, context and batch sizes."""
+    args: list[str] = []
     for name, flag in (("threads", "--threads"), ("threads_batch", "--threads-batch")):
         value = _positive(settings, name)
         if value:
@@ -75,12 +91,12 @@ def build_server_args(settings: dict[str, Any]) -> list[str]:
         args += ["--batch-size", str(batch)]
     if ubatch:
         args += ["--ubatch-size", str(ubatch)]
-    flash_attn = settings.get("flash_attn") or "auto"
-    if flash_attn not in FLASH_ATTN_CHOICES:
-        choices = ", ".join(FLASH_ATTN_CHOICES)
-        raise ServerArgsError(f"llama_cpp flash_attn must be one of {choices}, not {flash_attn!r}")
-    if flash_attn != "auto":
-        args += ["--flash-attn", flash_attn]
+    return args
+
+
+def _cache_reset_args(settings: dict[str, Any]) -> list[str]:
+    """What the benchmark's cold option needs to empty the prompt cache."""
+    args: list[str] = []
     if settings.get("slot_save_path"):
         # enables the /slots actions; the benchmark's cold option erases slots through it (b11434's post_slots
         # answers 501 to every action, erase included, without it)
@@ -90,7 +106,12 @@ def build_server_args(settings: dict[str, Any]) -> list[str]:
         # the host-memory prompt cache (b11434: default 8192 MiB); no route empties it, and it restores a prompt
         # into an erased slot, so a cold benchmark needs it off (0)
         args += ["--cache-ram", str(int(cache_ram))]
-    # Booleans: None leaves the server default; True/False always emit the explicit flag.
+    return args
+
+
+def _switch_args(settings: dict[str, Any]) -> list[str]:
+    """Booleans: None leaves the server default; True/False always emit the explicit flag."""
+    args: list[str] = []
     for name, on, off in (("cont_batching", "--cont-batching", "--no-cont-batching"),
                           ("metrics", "--metrics", None),
                           ("jinja", "--jinja", "--no-jinja"),
@@ -103,8 +124,6 @@ def build_server_args(settings: dict[str, Any]) -> list[str]:
         flag = on if _truthy(value) else off
         if flag:
             args.append(flag)
-    for extra in settings.get("extra_args") or []:
-        args.append(str(extra))
     return args
 
 
